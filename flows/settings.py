@@ -1,0 +1,54 @@
+"""Typed settings of a nightly run: the SPEC 7 options and the tuning knobs, read from the
+command line or from `WA_ETL_*` environment variables."""
+
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = PROJECT_ROOT / "data"
+DEFAULT_SOURCE = str(DATA_DIR / "sample")
+DEFAULT_WAREHOUSE = DATA_DIR / "warehouse.duckdb"
+DEFAULT_EXPORT = DATA_DIR / "export"
+
+
+class Tuning(BaseModel):
+    """How hard a run works and the SPEC 4 windows; the defaults suit a 2-core machine."""
+
+    chunk_mb: int = Field(32, description="DuckDB reads lines in batches of about this many MB")
+    max_line_mb: int = Field(256, description="Longer lines are quarantined unread")
+    partition_mb: int = Field(
+        256, description="Files are read in tasks of about this many MB on disk"
+    )
+    workers: int = Field(
+        2,
+        description="Tasks that read files at once (task runner threads); "
+        "each uses one DuckDB thread",
+    )
+    threads: int = Field(2, description="DuckDB threads of the build and the export")
+    memory_limit: str = Field("2GB", description="DuckDB memory limit per connection")
+    reply_window_hours: int = Field(
+        24,
+        description="A reply without context answers a message "
+        "first seen at most this long before it",
+    )
+    report_missing_hours: int = Field(
+        24, description="A sent message with no delivery report after this long is report_missing"
+    )
+
+
+class RunSettings(BaseSettings):
+    """`wa-etl run`: read the archive at `source`, write the warehouse and the export."""
+
+    model_config = SettingsConfigDict(env_prefix="WA_ETL_", env_nested_delimiter="__")
+
+    source: str = Field(DEFAULT_SOURCE, description="Archive folder (or s3://bucket/prefix)")
+    warehouse: Path = Field(DEFAULT_WAREHOUSE, description="DuckDB file to write")
+    export: Path = Field(DEFAULT_EXPORT, description="Folder of the Parquet export")
+    as_of: datetime | None = Field(
+        None, description="Time report_missing is judged at (default: when the run starts)"
+    )
+    full_refresh: bool = Field(False, description="Rebuild everything from the archive")
+    tuning: Tuning = Tuning()

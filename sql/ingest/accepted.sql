@@ -1,0 +1,77 @@
+-- reads: messages, contacts, entry?
+-- Landing rows of `accepted`: one per message id of an accepted event (top-level messages[]
+-- and contacts[], no entry, messages without `from`). Every top-level message is checked
+-- against the Message model here, whichever event it belongs to; one with a `from` is an
+-- On-Premise reply (replies.sql). Unique on the event's canonical form and the position.
+create or replace temp table chunk_accepted as
+with typed as (
+    select *
+    from read_json(
+        $batch_path,
+        columns = $read_columns,
+        format = 'newline_delimited',
+        maximum_object_size = $maximum_object_size
+    ) with ordinality
+),
+
+unwrapped as (
+    select
+        ordinality as ordinal,
+        coalesce(payload.messages, body.messages, messages) as top_messages,
+        coalesce(payload.contacts, body.contacts, contacts) as contacts,
+        coalesce(payload.entry, body.entry, entry) is not null as has_entry
+    from typed
+),
+
+items as (
+    select
+        ordinal,
+        contacts,
+        has_entry,
+        unnest(top_messages) as message,
+        generate_subscripts(top_messages, 1) as item_index,
+        md5(to_json({'messages': top_messages, 'contacts': contacts})) as event_hash
+    from unwrapped
+    where top_messages is not null
+),
+
+flat as (
+    select
+        ordinal,
+        item_index as seq,
+        valid_message(message) as is_valid,
+        contacts is not null and not has_entry and message."from" is null as is_accepted,
+        message.id as message_id,
+        message.message_status as message_status,
+        null::varchar as sender,
+        -- the contact at the message's position, else the last one
+        contacts[least(item_index, len(contacts))] as contact,
+        event_hash
+    from items
+    where message is not null
+),
+
+final as (
+    select
+        flat.* exclude (contact, is_accepted, event_hash),
+        digits(coalesce(contact.wa_id, contact.input)) as recipient,
+        lines.key,
+        resolved_event_time(lines.line_time, lines.received_at, lines.path_time, lines.file_time)
+            as event,
+        to_json([lines.key, flat.event_hash, flat.seq::varchar]) as dedupe_key,
+        lines.source_file,
+        lines.line_no,
+        lines.ingested_at,
+        lines.envelope_sender,
+        lines.path_sender
+    from flat
+    join lines using (ordinal)
+    -- an invalid message stays so that its line is quarantined
+    where flat.is_accepted or not flat.is_valid
+)
+
+select
+    * exclude (event),
+    event.time as event_time,
+    event.source as event_time_source
+from final

@@ -1,0 +1,215 @@
+-- reads: error, errors, entry.changes.value.metadata, entry.changes.value.errors, entry.changes.value.statuses.id, entry.changes.value.statuses.status, entry.changes.value.statuses.timestamp, entry.changes.value.statuses.errors, entry.changes.value.messages.id, entry.changes.value.messages.timestamp, entry.changes.value.messages.errors, statuses.id, statuses.status, statuses.timestamp, statuses.errors, messages.id, messages.from, messages.timestamp, messages.errors
+-- Landing rows of `errors`, from all four sources (SPEC 2): API errors (a Cloud `error` object
+-- or On-Premise `errors[]`), the errors of statuses and of replies, and webhook errors
+-- (entry[].changes[].value.errors[]). API and webhook errors are checked against the
+-- ErrorObject model here; status and reply errors with their status or message (statuses.sql,
+-- replies.sql, accepted.sql). Category, rate-limit and retryable come from the catalogue in the
+-- build. Each row is unique on the identity of its event and its place in it.
+create or replace temp table chunk_errors as
+with typed as (
+    select *
+    from read_json(
+        $batch_path,
+        columns = $read_columns,
+        format = 'newline_delimited',
+        maximum_object_size = $maximum_object_size
+    ) with ordinality
+),
+
+unwrapped as (
+    select
+        ordinality as ordinal,
+        coalesce(payload.error, body.error, error) as api_error,
+        coalesce(payload.errors, body.errors, errors) as api_errors,
+        coalesce(payload.entry, body.entry, entry) as entries,
+        coalesce(payload.statuses, body.statuses, statuses) as bare_statuses,
+        coalesce(payload.messages, body.messages, messages) as top_messages
+    from typed
+),
+
+entries as (
+    select
+        ordinal,
+        unnest(entries) as entry,
+        generate_subscripts(entries, 1) as entry_index
+    from unwrapped
+    where entries is not null
+),
+
+changes as (
+    select
+        ordinal,
+        entry_index,
+        unnest(entry.changes) as change,
+        generate_subscripts(entry.changes, 1) as change_index
+    from entries
+    where entry.changes is not null
+),
+
+reports as (
+    select
+        ordinal,
+        change.value.metadata as metadata,
+        (entry_index * 1000 + change_index) * 1000000 as seq_base,
+        unnest(change.value.statuses) as report,
+        generate_subscripts(change.value.statuses, 1) as item_index
+    from changes
+    where change.value.statuses is not null
+    union all by name
+    select
+        ordinal,
+        unnest(bare_statuses) as report,
+        generate_subscripts(bare_statuses, 1) as item_index
+    from unwrapped
+    where bare_statuses is not null
+),
+
+messages as (
+    select
+        ordinal,
+        change.value.metadata as metadata,
+        (entry_index * 1000 + change_index) * 1000000 as seq_base,
+        unnest(change.value.messages) as message,
+        generate_subscripts(change.value.messages, 1) as item_index
+    from changes
+    where change.value.messages is not null
+    union all by name
+    select
+        ordinal,
+        unnest(top_messages) as message,
+        generate_subscripts(top_messages, 1) as item_index
+    from unwrapped
+    where top_messages is not null and entries is null
+),
+
+cloud_api_errors as (
+    select
+        ordinal,
+        'api_error' as source,
+        api_error as error,
+        true as checked,
+        1 as error_index,
+        [md5(to_json(api_error))] as identity
+    from unwrapped
+    where api_error is not null
+),
+
+on_premise_api_errors as (
+    select
+        ordinal,
+        'api_error' as source,
+        unnest(api_errors) as error,
+        true as checked,
+        generate_subscripts(api_errors, 1) as error_index,
+        [md5(to_json(api_errors))] as identity
+    from unwrapped
+    where api_errors is not null
+),
+
+status_errors as (
+    select
+        ordinal,
+        'status' as source,
+        metadata,
+        report.id as message_id,
+        report.status as status,
+        unix_time(report.timestamp) as payload_time,
+        unnest(report.errors) as error,
+        false as checked,
+        coalesce(seq_base, 0) + item_index * 1000 as seq_base,
+        generate_subscripts(report.errors, 1) as error_index,
+        [report.id, report.status, integer_code(report.timestamp)::varchar] as identity
+    from reports
+    where report.errors is not null
+),
+
+reply_errors as (
+    select
+        ordinal,
+        'reply' as source,
+        metadata,
+        message.id as message_id,
+        unix_time(message.timestamp) as payload_time,
+        unnest(message.errors) as error,
+        false as checked,
+        coalesce(seq_base, 0) + item_index * 1000 as seq_base,
+        generate_subscripts(message.errors, 1) as error_index,
+        [message.id] as identity
+    from messages
+    where message.errors is not null and (metadata is not null or message."from" is not null)
+),
+
+webhook_errors as (
+    select
+        ordinal,
+        'webhook' as source,
+        change.value.metadata as metadata,
+        unnest(change.value.errors) as error,
+        true as checked,
+        (entry_index * 1000 + change_index) * 1000000 as seq_base,
+        generate_subscripts(change.value.errors, 1) as error_index,
+        [
+            md5(to_json(change.value.errors)),
+            entry_index::varchar,
+            change_index::varchar
+        ] as identity
+    from changes
+    where change.value.errors is not null
+),
+
+all_errors as (
+    select * from cloud_api_errors
+    union all by name select * from on_premise_api_errors
+    union all by name select * from status_errors
+    union all by name select * from reply_errors
+    union all by name select * from webhook_errors
+),
+
+flat as (
+    select
+        ordinal,
+        coalesce(seq_base, 0) + error_index as seq,
+        not checked or valid_error_object(error) as is_valid,
+        source,
+        message_id,
+        digits(metadata.display_phone_number) as sender,
+        integer_code(error.code) as code,
+        error.title as title,
+        error.message as message,
+        coalesce(error.error_data.details, error.details) as details,
+        error.type as type,
+        error.fbtrace_id as fbtrace_id,
+        error.href as href,
+        integer_code(error.error_subcode) as error_subcode,
+        status,
+        payload_time,
+        list_concat([source], identity, [error_index::varchar]) as identity
+    from all_errors
+    where error is not null
+),
+
+final as (
+    select
+        flat.* exclude (payload_time, identity),
+        lines.key,
+        resolved_event_time(
+            coalesce(flat.payload_time, lines.line_time),
+            lines.received_at,
+            lines.path_time,
+            lines.file_time
+        ) as event,
+        to_json(list_concat([lines.key], flat.identity)) as dedupe_key,
+        lines.source_file,
+        lines.line_no,
+        lines.ingested_at,
+        lines.envelope_sender,
+        lines.path_sender
+    from flat
+    join lines using (ordinal)
+)
+
+select
+    * exclude (event),
+    event.time as event_time,
+    event.source as event_time_source
+from final

@@ -1,0 +1,35 @@
+-- Casts of the text DuckDB's reader takes off the wire. Every scalar is read as text so that
+-- DuckDB never coerces silently; each pass checks the text against the pattern of its pydantic
+-- type first (the generated `wire_*` and `valid_*` macros) and keeps only valid rows, so these
+-- casts matter only for text that matched.
+
+create or replace macro unix_time(value) as to_timestamp(try_cast(value as bigint));
+
+create or replace macro integer_code(value) as try_cast(value as bigint);
+
+create or replace macro true_or_false(value) as
+    case value when 'true' then true when 'false' then false end;
+
+create or replace macro decimal_number(value) as try_cast(value as double);
+
+-- received_at: unix seconds, or ISO-8601 (read as UTC when it has no offset).
+create or replace macro envelope_time(value) as
+    case
+        when value is null then null
+        when contains(value, '-') then try_cast(value as timestamptz)
+        else to_timestamp(try_cast(value as double))
+    end;
+
+-- Phone numbers are digit strings: strip '+', spaces and dashes.
+create or replace macro digits(value) as
+    nullif(regexp_replace(value, '[+\s-]', '', 'g'), '');
+
+-- SPEC 3, event time: the payload's timestamp, else the envelope's received_at, else the
+-- hour or day in the path, else the file's modification time; with where it came from.
+create or replace macro resolved_event_time(payload_time, received_at, path_time, file_time) as
+    case
+        when payload_time is not null then {'time': payload_time, 'source': 'payload'}
+        when received_at is not null then {'time': received_at, 'source': 'envelope'}
+        when path_time is not null then {'time': path_time, 'source': 'path'}
+        else {'time': file_time, 'source': 'file'}
+    end;

@@ -1,0 +1,136 @@
+-- reads: entry.changes.value.metadata, entry.changes.value.messages, messages, entry?
+-- Landing rows of `replies`: one per customer message, over every entry x change x message of
+-- a Cloud webhook and every top-level message with a `from` (On-Premise inbound), each
+-- checked against the Message model; with the fields of its reply type and the whole message
+-- as JSON; unique on the message id.
+create or replace temp table chunk_replies as
+with typed as (
+    select *
+    from read_json(
+        $batch_path,
+        columns = $read_columns,
+        format = 'newline_delimited',
+        maximum_object_size = $maximum_object_size
+    ) with ordinality
+),
+
+unwrapped as (
+    select
+        ordinality as ordinal,
+        coalesce(payload.entry, body.entry, entry) as entries,
+        coalesce(payload.messages, body.messages, messages) as top_messages
+    from typed
+),
+
+entries as (
+    select
+        ordinal,
+        unnest(entries) as entry,
+        generate_subscripts(entries, 1) as entry_index
+    from unwrapped
+    where entries is not null
+),
+
+changes as (
+    select
+        ordinal,
+        entry_index,
+        unnest(entry.changes) as change,
+        generate_subscripts(entry.changes, 1) as change_index
+    from entries
+    where entry.changes is not null
+),
+
+cloud as (
+    select
+        ordinal,
+        'cloud' as api,
+        change.value.metadata as metadata,
+        entry_index,
+        change_index,
+        unnest(change.value.messages) as message,
+        generate_subscripts(change.value.messages, 1) as item_index
+    from changes
+    where change.value.messages is not null
+),
+
+on_premise as (
+    select
+        ordinal,
+        'on_premise' as api,
+        0 as entry_index,
+        0 as change_index,
+        unnest(top_messages) as message,
+        generate_subscripts(top_messages, 1) as item_index
+    from unwrapped
+    where top_messages is not null and entries is null
+),
+
+messages as (
+    select * from cloud
+    union all by name
+    select * from on_premise where message."from" is not null
+),
+
+flat as (
+    select
+        ordinal,
+        (entry_index * 1000 + change_index) * 1000000 + item_index as seq,
+        valid_message(message) as is_valid,
+        message.id as reply_id,
+        digits(metadata.display_phone_number) as sender,
+        metadata.phone_number_id as phone_number_id,
+        digits(message."from") as customer,
+        message.type as type,
+        message.context.id as context_id,
+        digits(message.context."from") as context_from,
+        message.text.body as text_body,
+        coalesce(
+            message.image, message.video, message.audio, message.document, message.sticker
+        ) as media,
+        message.button.payload as button_payload,
+        message.button.text as button_text,
+        message.interactive.type as interactive_type,
+        coalesce(message.interactive.button_reply, message.interactive.list_reply) as choice,
+        message.interactive.nfm_reply.response_json as flow_response_json,
+        message.reaction.emoji as reaction_emoji,
+        message.reaction.message_id as reaction_message_id,
+        decimal_number(message.location.latitude) as location_latitude,
+        decimal_number(message.location.longitude) as location_longitude,
+        message.location.name as location_name,
+        message.location.address as location_address,
+        json_strip_nulls(to_json(message)) as message_json,
+        api,
+        unix_time(message.timestamp) as payload_time,
+        to_json([message.id]) as dedupe_key
+    from messages
+    where message is not null
+),
+
+final as (
+    select
+        flat.* exclude (media, choice, payload_time),
+        media.id as media_id,
+        media.mime_type as media_mime_type,
+        media.sha256 as media_sha256,
+        media.filename as media_filename,
+        media.caption as media_caption,
+        choice.id as interactive_id,
+        choice.title as interactive_title,
+        lines.key,
+        resolved_event_time(flat.payload_time, lines.received_at, lines.path_time, lines.file_time)
+            as event,
+        lines.source_file,
+        lines.line_no,
+        lines.ingested_at,
+        lines.envelope_sender,
+        lines.path_sender
+    from flat
+    join lines using (ordinal)
+)
+
+select
+    * exclude (event),
+    event.time as event_time,
+    event.source as event_time_source
+from final

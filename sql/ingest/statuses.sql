@@ -1,0 +1,121 @@
+-- reads: entry.changes.value.metadata, entry.changes.value.statuses, statuses
+-- Landing rows of `statuses`: one per status report, over every entry x change x status of a
+-- Cloud webhook and every status of a bare On-Premise body, each checked against the Status
+-- model; unique on (message_id, status, timestamp).
+create or replace temp table chunk_statuses as
+with typed as (
+    select *
+    from read_json(
+        $batch_path,
+        columns = $read_columns,
+        format = 'newline_delimited',
+        maximum_object_size = $maximum_object_size
+    ) with ordinality
+),
+
+unwrapped as (
+    select
+        ordinality as ordinal,
+        coalesce(payload.entry, body.entry, entry) as entries,
+        coalesce(payload.statuses, body.statuses, statuses) as bare_statuses
+    from typed
+),
+
+entries as (
+    select
+        ordinal,
+        unnest(entries) as entry,
+        generate_subscripts(entries, 1) as entry_index
+    from unwrapped
+    where entries is not null
+),
+
+changes as (
+    select
+        ordinal,
+        entry_index,
+        unnest(entry.changes) as change,
+        generate_subscripts(entry.changes, 1) as change_index
+    from entries
+    where entry.changes is not null
+),
+
+cloud as (
+    select
+        ordinal,
+        'cloud' as api,
+        change.value.metadata as metadata,
+        entry_index,
+        change_index,
+        unnest(change.value.statuses) as report,
+        generate_subscripts(change.value.statuses, 1) as item_index
+    from changes
+    where change.value.statuses is not null
+),
+
+on_premise as (
+    select
+        ordinal,
+        'on_premise' as api,
+        0 as entry_index,
+        0 as change_index,
+        unnest(bare_statuses) as report,
+        generate_subscripts(bare_statuses, 1) as item_index
+    from unwrapped
+    where bare_statuses is not null
+),
+
+reports as (
+    select * from cloud
+    union all by name
+    select * from on_premise
+),
+
+flat as (
+    select
+        ordinal,
+        (entry_index * 1000 + change_index) * 1000000 + item_index as seq,
+        valid_status(report) as is_valid,
+        report.id as message_id,
+        report.status as status,
+        digits(metadata.display_phone_number) as sender,
+        metadata.phone_number_id as phone_number_id,
+        digits(report.recipient_id) as recipient,
+        report.conversation.id as conversation_id,
+        report.conversation.origin.type as conversation_origin,
+        unix_time(report.conversation.expiration_timestamp) as conversation_expires_at,
+        true_or_false(report.pricing.billable) as billable,
+        report.pricing.pricing_model as pricing_model,
+        report.pricing.category as pricing_category,
+        report.pricing.type as pricing_type,
+        report.biz_opaque_callback_data as biz_opaque_callback_data,
+        coalesce(len(list_filter(report.errors, lambda error: error is not null)), 0)
+            as error_count,
+        api,
+        unix_time(report.timestamp) as payload_time,
+        to_json([report.id, report.status, integer_code(report.timestamp)::varchar])
+            as dedupe_key
+    from reports
+    where report is not null
+),
+
+final as (
+    select
+        flat.* exclude (payload_time),
+        lines.key,
+        resolved_event_time(flat.payload_time, lines.received_at, lines.path_time, lines.file_time)
+            as event,
+        lines.source_file,
+        lines.line_no,
+        lines.ingested_at,
+        lines.envelope_sender,
+        lines.path_sender
+    from flat
+    join lines using (ordinal)
+)
+
+select
+    * exclude (event),
+    event.time as event_time,
+    event.source as event_time_source
+from final

@@ -1,0 +1,67 @@
+-- reads: template, to, type, content, recipient_type, messaging_product
+-- Landing rows of `template_sends`: one per template-send event (a top-level `template`
+-- object), checked against the Template model; unique on the event's canonical form.
+create or replace temp table chunk_template_sends as
+with typed as (
+    select *
+    from read_json(
+        $batch_path,
+        columns = $read_columns,
+        format = 'newline_delimited',
+        maximum_object_size = $maximum_object_size
+    ) with ordinality
+),
+
+unwrapped as (
+    select
+        ordinality as ordinal,
+        coalesce(payload.template, body.template, template) as template,
+        coalesce(payload."to", body."to", "to") as recipient_number,
+        coalesce(payload.type, body.type, type) as message_type,
+        coalesce(payload.content, body.content, content) as content,
+        coalesce(payload.recipient_type, body.recipient_type, recipient_type) as recipient_type,
+        coalesce(payload.messaging_product, body.messaging_product, messaging_product)
+            as messaging_product
+    from typed
+),
+
+flat as (
+    select
+        ordinal,
+        0 as seq,
+        valid_template(template) as is_valid,
+        null::varchar as sender,
+        digits(recipient_number) as recipient,
+        template.name as template,
+        template.language.code as language,
+        template.language.policy as language_policy,
+        template.namespace as namespace,
+        message_type,
+        coalesce(content, template.content) as content,
+        json_strip_nulls(to_json(template.components)) as components,
+        md5(to_json(unwrapped)) as event_hash
+    from unwrapped
+    where template is not null
+),
+
+final as (
+    select
+        flat.* exclude (event_hash),
+        lines.key,
+        resolved_event_time(lines.line_time, lines.received_at, lines.path_time, lines.file_time)
+            as event,
+        to_json([lines.key, lines.line_time::varchar, flat.event_hash]) as dedupe_key,
+        lines.source_file,
+        lines.line_no,
+        lines.ingested_at,
+        lines.envelope_sender,
+        lines.path_sender
+    from flat
+    join lines using (ordinal)
+)
+
+select
+    * exclude (event),
+    event.time as event_time,
+    event.source as event_time_source
+from final

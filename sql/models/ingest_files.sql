@@ -1,0 +1,3 @@
+-- SPEC 5 `ingest_files`: one row per archive file read, with its line accounting.
+insert into ingest_files by name
+select * from file_reports

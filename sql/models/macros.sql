@@ -1,0 +1,20 @@
+-- SPEC 3, duplicates: webhooks are delivered at least once and archives overlap. Landing rows
+-- with the same dedupe_key are one event; the copy with the earliest event time counts, then
+-- the first file and line, so that every run keeps the same copy.
+create or replace temp macro deduplicated(landing_table) as table
+    select * exclude (dedupe_key, seq)
+    from query_table(landing_table)
+    qualify row_number() over (
+        partition by dedupe_key
+        order by event_time, source_file, line_no, seq
+    ) = 1;
+
+-- SPEC 3, message identity: the tracking key; a wamid that no key links to is a message of
+-- its own.
+create or replace temp macro message_ref(key, message_id) as
+    coalesce(key, 'wamid:' || message_id);
+
+-- SPEC 3 sender: the event's metadata, else that of any other event of the same message,
+-- else the envelope's sender, else the path's sender=.
+create or replace temp macro resolved_sender(own, of_message, envelope, path) as
+    coalesce(own, of_message, envelope, path);

@@ -1,0 +1,18 @@
+-- SPEC 3: accepted events and statuses link a tracking key to a wamid. The key of each wamid;
+-- a wamid linked to two keys keeps the one linked first.
+create or replace temp table message_keys as
+with links as (
+    select message_id, key, event_time from deduplicated_accepted where key is not null
+    union all
+    select message_id, key, event_time from deduplicated_statuses where key is not null
+),
+
+final as (
+    select
+        message_id,
+        first(key order by event_time, key) as key
+    from links
+    group by message_id
+)
+
+select * from final

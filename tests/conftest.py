@@ -1,0 +1,119 @@
+"""Shared test setup: an isolated Prefect home for the session (set before Prefect is first
+imported), and helpers that run an archive through the real pipeline into a DuckDB file."""
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+_PREFECT_HOME = Path(tempfile.mkdtemp(prefix="wa-etl-prefect-"))
+os.environ.update(
+    PREFECT_HOME=str(_PREFECT_HOME),
+    PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    DO_NOT_TRACK="1",
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180",
+    PREFECT_LOGGING_LEVEL="WARNING",
+)
+
+import duckdb  # noqa: E402
+import orjson  # noqa: E402
+import pytest  # noqa: E402
+
+from transforms.discover import local_listing  # noqa: E402
+from transforms.flatten import FileReport, IngestOptions, ingest_files  # noqa: E402
+from transforms.model import BuildSettings, build_warehouse, ingest_file_rows  # noqa: E402
+from transforms.read import local_blocks  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+INGESTED_AT = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+AS_OF = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+
+
+def pytest_sessionfinish() -> None:
+    shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
+
+
+def fixture_line(name: str) -> bytes:
+    """A fixture payload (tests/fixtures/<name>.json) as one archive line."""
+    return orjson.dumps(orjson.loads((FIXTURES / f"{name}.json").read_bytes()))
+
+
+def archive_file(
+    root: Path, relative: str, lines: list[bytes | str | dict[str, Any]], *, end: bytes = b"\n"
+) -> Path:
+    """Write an archive file of these lines (dicts as compact JSON), each ended by `end`."""
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    encoded = [
+        orjson.dumps(line)
+        if isinstance(line, dict)
+        else line.encode()
+        if isinstance(line, str)
+        else line
+        for line in lines
+    ]
+    path.write_bytes(b"".join(line + end for line in encoded))
+    return path
+
+
+class Warehouse:
+    """A warehouse built from an archive by the real ingest and build, opened read-only."""
+
+    def __init__(self, path: Path, reports: list[FileReport]) -> None:
+        self.path = path
+        self.reports = reports
+        self.connection = duckdb.connect(str(path), read_only=True)
+
+    def rows(self, query: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        result = self.connection.execute(query, parameters or {})
+        names = [column[0] for column in result.description]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+    def value(self, query: str, parameters: dict[str, Any] | None = None) -> Any:
+        ((value,),) = self.connection.execute(query, parameters or {}).fetchall()
+        return value
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def warehouse_of(
+    archive: Path,
+    work: Path,
+    *,
+    as_of: datetime = AS_OF,
+    options: IngestOptions | None = None,
+) -> Warehouse:
+    """Read `archive` through ingest and build into `work/warehouse.duckdb`."""
+    landing, scratch = work / "landing", work / "scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    files = local_listing(archive).files
+    reports = ingest_files(
+        files, local_blocks, landing, scratch, "part", INGESTED_AT, options or IngestOptions()
+    )
+    database = work / "warehouse.duckdb"
+    build_warehouse(
+        database,
+        landing,
+        ingest_file_rows(reports, "test-run", INGESTED_AT),
+        BuildSettings(as_of=as_of),
+    )
+    return Warehouse(database, reports)
+
+
+@pytest.fixture
+def build(tmp_path: Path) -> Iterator[Any]:
+    """`build(archive)` returns the warehouse of an archive folder; closed after the test."""
+    opened: list[Warehouse] = []
+
+    def _build(archive: Path, **kwargs: Any) -> Warehouse:
+        warehouse = warehouse_of(archive, tmp_path / f"work-{len(opened)}", **kwargs)
+        opened.append(warehouse)
+        return warehouse
+
+    yield _build
+    for warehouse in opened:
+        warehouse.close()

@@ -1,0 +1,150 @@
+"""The nightly flow end to end: archive in, warehouse and Parquet export out, every line
+accounted for; and `wa-etl run` in Prefect's ephemeral mode."""
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.nightly import RunSummary, nightly_for
+from flows.sample import SampleSpec, write_sample
+from flows.settings import DEFAULT_SOURCE, RunSettings, Tuning
+from transforms.tables import TABLES
+
+AS_OF = datetime(2026, 11, 24, 2, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("nightly") / "archive"
+    write_sample(folder, SampleSpec(messages=400, days=2, seed=9))
+    return folder
+
+
+def run(archive: Path, out: Path, **tuning: int) -> RunSummary:
+    settings = Tuning(**tuning) if tuning else Tuning()
+    flow = nightly_for(settings)
+    return flow(
+        source=str(archive),
+        warehouse=out / "warehouse.duckdb",
+        export=out / "export",
+        as_of=AS_OF,
+        tuning=settings,
+    )
+
+
+def table_rows(warehouse: Path) -> dict[str, list[tuple[object, ...]]]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return {
+            name: sorted(
+                connection.execute(f"select * exclude (ingested_at) from {name}").fetchall()
+                if "ingested_at"
+                in {row[0] for row in connection.execute(f"describe {name}").fetchall()}
+                else connection.execute(f"select * from {name}").fetchall(),
+                key=repr,
+            )
+            for name in TABLES
+            if name != "ingest_files"
+        }
+
+
+def test_a_night_reads_the_archive_into_the_warehouse_and_the_export(
+    prefect_server: None, archive: Path, tmp_path: Path
+) -> None:
+    summary = run(archive, tmp_path, workers=2, partition_mb=1)
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        counts = {
+            name: connection.execute(f"select count(*) from {name}").fetchall()[0][0]
+            for name in TABLES
+        }
+        lines, balance = connection.execute(
+            "select sum(lines), sum(classified + unclassified + quarantined + blank) from ingest_files"
+        ).fetchall()[0]
+        messages = connection.execute("select count(*) from messages").fetchall()[0][0]
+    assert summary.rows == counts
+    files = [path for path in archive.rglob("*") if path.is_file() and path.name != "README.txt"]
+    assert summary.files == counts["ingest_files"] == len(files)
+    assert summary.ignored_files == 1
+    assert summary.lines == lines == balance
+    assert summary.quarantined == counts["quarantine"] == 5
+    # the generator simulated 400 messages and its rate-limit bursts
+    assert messages == 400 + 4 * 2 * 2 * 6
+    export = tmp_path / "export"
+    assert export.is_symlink()
+    assert sorted(path.name for path in export.iterdir()) == sorted(TABLES)
+    # nothing of the run's own is left behind: no half-built file, no landing rows
+    assert not list(tmp_path.glob("*.building"))
+    assert list((tmp_path / ".warehouse.duckdb.state").iterdir()) == []
+
+
+def test_a_second_night_publishes_a_new_version_with_the_same_tables(
+    prefect_server: None, archive: Path, tmp_path: Path
+) -> None:
+    run(archive, tmp_path)
+    first_version = (tmp_path / "export").resolve()
+    first = table_rows(tmp_path / "warehouse.duckdb")
+    run(archive, tmp_path)
+    assert (tmp_path / "export").resolve() != first_version
+    assert not first_version.exists()
+    assert table_rows(tmp_path / "warehouse.duckdb") == first
+
+
+def test_a_warehouse_in_a_missing_folder_is_a_clear_error(
+    prefect_server: None, archive: Path, tmp_path: Path
+) -> None:
+    state = nightly_for(Tuning())(
+        source=str(archive),
+        warehouse=tmp_path / "missing" / "warehouse.duckdb",
+        export=tmp_path / "export",
+        return_state=True,
+    )
+    assert state.is_failed()
+    with pytest.raises(FileNotFoundError, match=r"warehouse's folder .*missing does not exist"):
+        state.result()
+
+
+def test_wa_etl_run_works_in_ephemeral_mode_with_nothing_to_start(
+    archive: Path, tmp_path: Path
+) -> None:
+    environment = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    environment.pop("PREFECT_API_URL", None)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from flows.cli import main; main()",
+            "run",
+            "--source",
+            str(archive),
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+            "--export",
+            str(tmp_path / "export"),
+            "--as-of",
+            "2026-11-24T02:00:00Z",
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "finished in" in done.stdout
+    assert f"warehouse: {tmp_path / 'w.duckdb'}" in done.stdout
+    assert f"parquet export: {tmp_path / 'export'}" in done.stdout
+    assert (tmp_path / "w.duckdb").is_file()
+
+
+def test_the_defaults_read_the_bundled_sample() -> None:
+    settings = RunSettings()
+    assert settings.source == DEFAULT_SOURCE
+    sample = Path(DEFAULT_SOURCE)
+    assert sample.is_dir()
+    assert len([path for path in sample.rglob("*") if path.is_file()]) > 300
+    assert sum(path.stat().st_size for path in sample.rglob("*")) < 8_000_000

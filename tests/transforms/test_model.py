@@ -1,0 +1,383 @@
+"""Identity and time (SPEC 3): duplicates, keys through wamids, sender and template
+resolution, event time and message day; and the lifecycle in `messages`."""
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Warehouse, archive_file
+
+SENDER = "15550100001"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def unix(text: str) -> str:
+    return str(int(at(text).timestamp()))
+
+
+def status(
+    wamid: str, state: str, moment: str, key: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    report = {
+        "id": wamid,
+        "status": state,
+        "timestamp": unix(moment),
+        "recipient_id": "905551112233",
+        **extra,
+    }
+    body: dict[str, Any] = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "1",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "metadata": {
+                                "display_phone_number": f"+{SENDER}",
+                                "phone_number_id": "1",
+                            },
+                            "statuses": [report],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    if key is not None:
+        body["key"] = key
+    return body
+
+
+def accepted(key: str, wamid: str) -> dict[str, Any]:
+    return {
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": "905551112233", "wa_id": "905551112233"}],
+        "messages": [{"id": wamid}],
+        "key": key,
+    }
+
+
+def template_send(key: str, moment: str, name: str = "order_update") -> dict[str, Any]:
+    return {
+        "messaging_product": "whatsapp",
+        "to": "+90 555 111 2233",
+        "type": "template",
+        "template": {"name": name, "language": {"code": "en_US"}},
+        "timestamp": unix(moment),
+        "key": key,
+    }
+
+
+def envelope(
+    payload: dict[str, Any], received_at: str | int, sender: str | None = None
+) -> dict[str, Any]:
+    line: dict[str, Any] = {"received_at": received_at, "payload": payload}
+    if sender:
+        line["sender"] = sender
+    return line
+
+
+def test_the_same_event_twice_in_two_files_with_and_without_envelope_is_one_row(
+    tmp_path: Path, build: Any
+) -> None:
+    archive = tmp_path / "archive"
+    event = accepted("whatsapp-k1", "wamid.A")
+    archive_file(archive, "dt=2026-11-17/hour=10/first.jsonl", [event])
+    archive_file(
+        archive, "dt=2026-11-17/hour=11/second.jsonl", [envelope(event, "2026-11-17T09:30:00Z")]
+    )
+    archive_file(
+        archive,
+        "dt=2026-11-17/hour=12/third.jsonl",
+        [
+            {
+                "messages": event["messages"],
+                "key": "whatsapp-k1",
+                "contacts": event["contacts"],
+                "messaging_product": "whatsapp",
+            }
+        ],
+    )
+    warehouse: Warehouse = build(archive)
+    (row,) = warehouse.rows("select * from accepted")
+    # the copies tell 10:00 (path), 09:30 (envelope) and 12:00 (path): the earliest counts
+    assert (row["event_time"], row["event_time_source"]) == (at("2026-11-17 09:30:00"), "envelope")
+    assert row["source_file"].endswith("second.jsonl")
+    assert sum(report.rows["accepted"] for report in warehouse.reports) == 3
+
+
+def test_statuses_are_unique_on_wamid_status_and_timestamp(tmp_path: Path, build: Any) -> None:
+    archive = tmp_path / "archive"
+    archive_file(
+        archive,
+        "a.jsonl",
+        [
+            status("wamid.A", "sent", "2026-11-17 10:00:00", key="whatsapp-k1"),
+            status("wamid.A", "sent", "2026-11-17 10:00:00"),  # a copy without the key
+            status("wamid.A", "sent", "2026-11-17 10:00:01", key="whatsapp-k1"),  # another time
+            status("wamid.A", "delivered", "2026-11-17 10:00:00", key="whatsapp-k1"),
+        ],
+    )
+    archive_file(
+        archive,
+        "b.jsonl",
+        [
+            {
+                "statuses": [
+                    {
+                        "id": "wamid.A",
+                        "status": "sent",
+                        "timestamp": int(unix("2026-11-17 10:00:00")),
+                    }
+                ]
+            }
+        ],
+    )
+    warehouse: Warehouse = build(archive)
+    assert warehouse.rows(
+        "select message_id, status, event_time, key from statuses order by all"
+    ) == [
+        {
+            "message_id": "wamid.A",
+            "status": "delivered",
+            "event_time": at("2026-11-17 10:00:00"),
+            "key": "whatsapp-k1",
+        },
+        {
+            "message_id": "wamid.A",
+            "status": "sent",
+            "event_time": at("2026-11-17 10:00:00"),
+            "key": "whatsapp-k1",
+        },
+        {
+            "message_id": "wamid.A",
+            "status": "sent",
+            "event_time": at("2026-11-17 10:00:01"),
+            "key": "whatsapp-k1",
+        },
+    ]
+
+
+def test_replies_are_unique_on_their_id(tmp_path: Path, build: Any) -> None:
+    def reply(body: str, moment: str) -> dict[str, Any]:
+        message = {
+            "from": "905551112233",
+            "id": "wamid.IN1",
+            "timestamp": unix(moment),
+            "type": "text",
+            "text": {"body": body},
+        }
+        return {
+            "entry": [
+                {
+                    "changes": [
+                        {
+                            "value": {
+                                "metadata": {"display_phone_number": SENDER},
+                                "messages": [message],
+                            }
+                        }
+                    ]
+                }
+            ]
+        }
+
+    archive = tmp_path / "archive"
+    archive_file(archive, "a.jsonl", [reply("second copy", "2026-11-17 10:00:05")])
+    archive_file(archive, "b.jsonl", [reply("first copy", "2026-11-17 10:00:00")])
+    warehouse: Warehouse = build(archive)
+    assert warehouse.rows("select reply_id, text_body from replies") == [
+        {"reply_id": "wamid.IN1", "text_body": "first copy"}
+    ]
+
+
+def test_a_status_without_key_finds_its_message_through_the_wamid(
+    tmp_path: Path, build: Any
+) -> None:
+    archive = tmp_path / "archive"
+    archive_file(
+        archive,
+        "a.jsonl",
+        [
+            template_send("whatsapp-k1", "2026-11-17 09:59:58"),
+            status("wamid.A", "read", "2026-11-17 10:05:00"),
+            accepted("whatsapp-k1", "wamid.A"),
+            status("wamid.LONELY", "delivered", "2026-11-17 11:00:00"),
+        ],
+    )
+    warehouse: Warehouse = build(archive)
+    assert warehouse.rows("select message_id, key from statuses order by 1") == [
+        {"message_id": "wamid.A", "key": "whatsapp-k1"},
+        {"message_id": "wamid.LONELY", "key": None},
+    ]
+    assert warehouse.rows(
+        "select key, message_id, template, final_status from messages order by 2"
+    ) == [
+        {
+            "key": "whatsapp-k1",
+            "message_id": "wamid.A",
+            "template": "order_update",
+            "final_status": "read",
+        },
+        # a status that matches no message starts a message of its own
+        {"key": None, "message_id": "wamid.LONELY", "template": None, "final_status": "delivered"},
+    ]
+
+
+def test_sender_comes_from_metadata_then_the_message_then_envelope_then_path(
+    tmp_path: Path, build: Any
+) -> None:
+    archive = tmp_path / "archive"
+    on_premise = {
+        "statuses": [
+            {"id": "wamid.OP", "status": "sent", "timestamp": unix("2026-11-17 10:00:00")}
+        ],
+        "key": "whatsapp-op",
+    }
+    archive_file(
+        archive,
+        "sender=4930000000004/dt=2026-11-17/a.jsonl",
+        [
+            accepted("whatsapp-k1", "wamid.A"),  # no metadata; its status has
+            status("wamid.A", "sent", "2026-11-17 10:00:00", key="whatsapp-k1"),
+            envelope(on_premise, 1763373600, sender="+49 300 000 0009"),  # the envelope's sender
+            {
+                "statuses": [
+                    {"id": "wamid.PATH", "status": "sent", "timestamp": unix("2026-11-17 10:00:00")}
+                ]
+            },
+        ],
+    )
+    archive_file(archive, "nowhere/b.jsonl", [{"error": {"code": 4}, "key": "whatsapp-unknown"}])
+    warehouse: Warehouse = build(archive)
+    assert warehouse.rows("select message_id, sender from statuses order by 1") == [
+        {"message_id": "wamid.A", "sender": SENDER},
+        {"message_id": "wamid.OP", "sender": "493000000009"},
+        {"message_id": "wamid.PATH", "sender": "4930000000004"},
+    ]
+    assert warehouse.rows("select key, sender from accepted") == [
+        {"key": "whatsapp-k1", "sender": SENDER}
+    ]
+    assert warehouse.rows("select key, sender from errors") == [
+        {"key": "whatsapp-unknown", "sender": None}
+    ]
+    assert warehouse.rows("select key, sender from messages order by 1") == [
+        {"key": "whatsapp-k1", "sender": SENDER},
+        {"key": "whatsapp-op", "sender": "493000000009"},
+        {"key": "whatsapp-unknown", "sender": None},
+        {"key": None, "sender": "4930000000004"},
+    ]
+
+
+def test_event_time_comes_from_payload_then_envelope_then_path_then_file(
+    tmp_path: Path, build: Any
+) -> None:
+    archive = tmp_path / "archive"
+    archive_file(
+        archive,
+        "2026/11/17/08/firehose.jsonl",
+        [
+            accepted("whatsapp-payload", "wamid.P") | {"timestamp": unix("2026-11-17 08:15:00")},
+            envelope(accepted("whatsapp-envelope", "wamid.E"), "2026-11-17 08:20:00+02:00"),
+            accepted("whatsapp-path", "wamid.H"),
+        ],
+    )
+    unplaced = archive_file(archive, "loose/file.jsonl", [accepted("whatsapp-file", "wamid.F")])
+    moment = at("2026-11-16 23:45:00").timestamp()
+    os.utime(unplaced, (moment, moment))
+    warehouse: Warehouse = build(archive)
+    assert warehouse.rows("select key, event_time, event_time_source from accepted order by 2") == [
+        {
+            "key": "whatsapp-file",
+            "event_time": at("2026-11-16 23:45:00"),
+            "event_time_source": "file",
+        },
+        {
+            "key": "whatsapp-envelope",
+            "event_time": at("2026-11-17 06:20:00"),
+            "event_time_source": "envelope",
+        },
+        {
+            "key": "whatsapp-path",
+            "event_time": at("2026-11-17 08:00:00"),
+            "event_time_source": "path",
+        },
+        {
+            "key": "whatsapp-payload",
+            "event_time": at("2026-11-17 08:15:00"),
+            "event_time_source": "payload",
+        },
+    ]
+
+
+def test_a_day_folder_gives_events_without_a_time_the_start_of_that_day(
+    tmp_path: Path, build: Any
+) -> None:
+    """SPEC 3 event time: an accepted event (no timestamp of its own, no envelope) in a day
+    folder happens at the start of that day, so it is the message's first event."""
+    archive = tmp_path / "archive"
+    archive_file(
+        archive,
+        "dt=2026-11-17/a.jsonl",
+        [
+            template_send("whatsapp-k1", "2026-11-17 23:59:00"),
+            accepted("whatsapp-k1", "wamid.A"),
+        ],
+    )
+    warehouse: Warehouse = build(archive)
+    assert warehouse.rows("select first_event_at, accepted_at, message_day from messages") == [
+        {
+            "first_event_at": at("2026-11-17 00:00:00"),
+            "accepted_at": at("2026-11-17 00:00:00"),
+            "message_day": datetime(2026, 11, 17).date(),
+        }
+    ]
+
+
+def test_outcomes_count_on_the_message_day_however_late(tmp_path: Path, build: Any) -> None:
+    archive = tmp_path / "archive"
+    archive_file(
+        archive,
+        "dt=2026-11-17/a.jsonl",
+        [
+            template_send("whatsapp-k1", "2026-11-17 23:59:00"),
+            envelope(accepted("whatsapp-k1", "wamid.A"), "2026-11-17T23:59:01Z"),
+            status("wamid.A", "sent", "2026-11-17 23:59:05", key="whatsapp-k1"),
+        ],
+    )
+    archive_file(
+        archive,
+        "dt=2026-11-19/late.jsonl",
+        [
+            status("wamid.A", "read", "2026-11-19 08:00:00", key="whatsapp-k1"),
+        ],
+    )
+    warehouse: Warehouse = build(archive)
+    (message,) = warehouse.rows("select * from messages")
+    assert message == {
+        "key": "whatsapp-k1",
+        "message_id": "wamid.A",
+        "sender": SENDER,
+        "template": "order_update",
+        "language": "en_US",
+        "recipient": "905551112233",
+        "message_day": datetime(2026, 11, 17).date(),
+        "first_event_at": at("2026-11-17 23:59:00"),
+        "accepted_at": at("2026-11-17 23:59:01"),
+        "sent_at": at("2026-11-17 23:59:05"),
+        # read implies delivered: Meta may skip the delivered report
+        "delivered_at": at("2026-11-19 08:00:00"),
+        "read_at": at("2026-11-19 08:00:00"),
+        "failed_at": None,
+        "first_error_code": None,
+        "final_status": "read",
+        "replied": False,
+        "first_reply_at": None,
+        "report_missing": False,
+    }

@@ -1,0 +1,94 @@
+"""Publishing: every table exported to Parquet as it is in the warehouse, and the new
+warehouse and export swapped in atomically."""
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from flows.sample import SampleSpec, write_sample
+from tests.conftest import warehouse_of
+from transforms.publish import export_tables, new_export_dir, swap_in_export, swap_in_warehouse
+from transforms.schema import polars_schema, table_columns
+from transforms.tables import TABLES, Messages
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("publish")
+    write_sample(root / "sample", SampleSpec(messages=200, days=2, seed=5))
+    warehouse = warehouse_of(root / "sample", root / "work")
+    warehouse.close()
+    export_tables(warehouse.path, root / "export", threads=2, memory_limit="1GB")
+    return warehouse.path, root / "export"
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_every_table_is_exported_row_for_row(exported: tuple[Path, Path], table: str) -> None:
+    database, export = exported
+    connection = duckdb.connect(str(database), read_only=True)
+    connection.execute("set TimeZone = 'UTC'")
+    files = str(export / table / "**" / "*.parquet")
+    day = TABLES[table].day_column
+    exported_rows = (
+        f"select * exclude (day) from read_parquet('{files}', hive_partitioning = true)"
+        if day
+        else f"select * from read_parquet('{files}')"
+    )
+    assert connection.execute(f"select count(*) from {table}").fetchall()[0][0] > 0
+    for left, right in ((f"from {table}", exported_rows), (exported_rows, f"from {table}")):
+        assert connection.execute(
+            f"select count(*) from ({left} except all {right})"
+        ).fetchall() == [(0,)]
+    if day:
+        folders = sorted(path.name for path in (export / table).iterdir())
+        days = connection.execute(
+            f"select distinct strftime({day}::date, 'day=%Y-%m-%d') from {table} order by 1"
+        ).fetchall()
+        assert folders == [day for (day,) in days]
+
+
+def test_the_export_reads_with_the_schema_the_models_give(exported: tuple[Path, Path]) -> None:
+    _, export = exported
+    frame = pl.read_parquet(export / "messages" / "**" / "*.parquet", hive_partitioning=False)
+    assert frame.schema == polars_schema(table_columns(Messages))
+
+
+def test_the_export_link_moves_to_the_new_version_and_the_old_one_goes(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    first = new_export_dir(export, "run-1")
+    (first / "marker").write_text("1")
+    swap_in_export(export, first)
+    assert export.is_symlink() and (export / "marker").read_text() == "1"
+    second = new_export_dir(export, "run-2")
+    (second / "marker").write_text("2")
+    swap_in_export(export, second)
+    assert (export / "marker").read_text() == "2"
+    assert not first.exists()
+    assert sorted(path.name for path in (tmp_path / ".export.versions").iterdir()) == ["run-2"]
+
+
+def test_a_real_folder_in_the_way_is_not_replaced(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    (export / "mine").mkdir(parents=True)
+    version = new_export_dir(export, "run-1")
+    with pytest.raises(FileExistsError, match="did not create"):
+        swap_in_export(export, version)
+    assert (export / "mine").is_dir()
+
+
+def test_a_reader_of_the_old_warehouse_keeps_reading_it_after_the_swap(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as old:
+        old.execute("create table night as select 1 as number")
+    reader = duckdb.connect(str(warehouse), read_only=True)
+    built = tmp_path / ".warehouse.duckdb.run-2.building"
+    with duckdb.connect(str(built)) as new:
+        new.execute("create table night as select 2 as number")
+    swap_in_warehouse(warehouse, built)
+    assert reader.execute("select number from night").fetchall() == [(1,)]
+    reader.close()
+    assert not built.exists()
+    with duckdb.connect(str(warehouse), read_only=True) as fresh:
+        assert fresh.execute("select number from night").fetchall() == [(2,)]

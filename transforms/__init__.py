@@ -1,0 +1,1 @@
+"""Stages of the nightly ETL: read, validate, flatten, model, publish."""

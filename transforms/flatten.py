@@ -1,0 +1,476 @@
+"""Flatten archive files into landing rows of the raw tables (SPEC 2 and 5).
+
+Lines are gathered from one or more files into batches of about `chunk_bytes`, so that
+DuckDB's fixed cost per query is paid per batch, not per small file. Each batch is read by
+the SQL passes in `sql/ingest`: `lines` first (where each line is, its key, times and
+envelope), then one pass per raw table, each reading only the payload fields it declares and
+checking every element it reads against the event models. A batch DuckDB cannot read falls
+back to pydantic line by line: rejected lines are quarantined with their reason and the
+others are read again in normal form. Every line ends in exactly one place (classified,
+unclassified, quarantined or blank), and a file whose count does not balance fails loudly.
+"""
+
+import gc
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel
+
+from transforms.discover import ArchiveFile
+from transforms.events import ErrorObject, Message, Status, Template
+from transforms.read import RAW_LIMIT, Chunk, Unreadable, pieces
+from transforms.schema import (
+    arrow_schema,
+    create_table_sql,
+    landing_columns,
+    line_read_columns,
+    table_columns,
+    validation_macros,
+)
+from transforms.sql import (
+    connect,
+    copy_to_parquet,
+    declared_reads,
+    run_model,
+    run_script,
+    scalar,
+    sql_text,
+)
+from transforms.tables import RAW_TABLES, Quarantine, Unclassified
+from transforms.validate import Accepted, Rejected, parsed_object, verdict, webhook_keys
+from transforms.wire import INSTANT_WIRE, UNIX_SECONDS_WIRE
+
+log = logging.getLogger(__name__)
+
+PASSES = ("ingest/lines", *(f"ingest/{table}" for table in RAW_TABLES))
+# what the passes check: each reads elements of these models, `lines` these scalars
+ELEMENT_MODELS: list[type[BaseModel]] = [Status, Message, ErrorObject, Template]
+LINE_SCALARS = [UNIX_SECONDS_WIRE, INSTANT_WIRE]
+MIN_OBJECT_BYTES = 16 << 20
+MISMATCH = (
+    "rejected by the bulk path although the event models accept it "
+    "(please report: the models and the SQL checks disagree)"
+)
+
+LineKey = tuple[int, int]
+"""A line of the task: (index of its file, line number)."""
+
+
+class LineAccountingError(RuntimeError):
+    """A file's lines do not add up: a line was lost or counted twice."""
+
+
+class IngestOptions(BaseModel):
+    """How files are read: batch size, line limit and DuckDB's share of the machine."""
+
+    chunk_bytes: int = 32 << 20
+    max_line_bytes: int = 256 << 20
+    threads: int = 1
+    memory_limit: str = "2GB"
+
+
+class FileReport(BaseModel):
+    """What one archive file yielded; its lines = classified + unclassified + quarantined +
+    blank."""
+
+    file: ArchiveFile
+    lines: int
+    classified: int
+    unclassified: int
+    quarantined: int
+    blank: int
+    rows: dict[str, int]
+
+
+@dataclass
+class _FileTally:
+    lines: int = 0
+    classified: int = 0
+    blank: int = 0
+    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RAW_TABLES, 0))
+    quarantine: list[dict[str, object]] = field(default_factory=list)
+    unclassified: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass
+class _LandingOutput:
+    """Where a task writes its landing Parquet files: `<dir>/<table>/<name>-<batch>.parquet`."""
+
+    landing_dir: Path
+    name: str
+    batches: int = 0
+
+    def file(self, table: str) -> Path:
+        target = self.landing_dir / table / f"{self.name}-{self.batches:05d}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+
+@dataclass
+class _Batch:
+    """Lines of one or more files, read by DuckDB as one file."""
+
+    chunks: list[tuple[int, Chunk]] = field(default_factory=list)
+    size: int = 0
+
+
+class _BatchReadError(Exception):
+    """DuckDB could not read a batch, or read another number of lines than it holds."""
+
+
+@cache
+def _pass_columns(name: str) -> dict[str, str]:
+    return line_read_columns(declared_reads(name))
+
+
+def raw_text(raw: bytes) -> str:
+    """A line for the quarantine: cut to 64 KiB, invalid UTF-8 replaced."""
+    return raw[:RAW_LIMIT].decode("utf-8", errors="replace")
+
+
+def ingest_connection(options: IngestOptions) -> duckdb.DuckDBPyConnection:
+    connection = connect(threads=options.threads, memory_limit=options.memory_limit)
+    for statement in validation_macros(ELEMENT_MODELS, LINE_SCALARS):
+        connection.execute(statement)
+    run_script(connection, "ingest/macros")
+    for table in RAW_TABLES:
+        landing = create_table_sql(f"landing_{table}", landing_columns(RAW_TABLES[table]))
+        connection.execute(landing.replace("create table", "create temp table", 1))
+    return connection
+
+
+def _file_context(files: list[ArchiveFile], ingested_at: datetime) -> pa.Table:
+    return pa.table(
+        {
+            "file_index": pa.array(range(len(files)), pa.int64()),
+            "source_file": pa.array([file.uri for file in files], pa.string()),
+            "ingested_at": pa.array([ingested_at] * len(files), pa.timestamp("us", "UTC")),
+            "path_time": pa.array(
+                [file.hints.arrival_time for file in files], pa.timestamp("us", "UTC")
+            ),
+            "path_sender": pa.array([file.hints.sender for file in files], pa.string()),
+            "file_time": pa.array([file.modified_at for file in files], pa.timestamp("us", "UTC")),
+        }
+    )
+
+
+def _run_passes(
+    connection: duckdb.DuckDBPyConnection, data: bytes, keys: list[LineKey], scratch: Path
+) -> None:
+    """Read the lines `data` (one per key, in order) through every pass."""
+    scratch.write_bytes(data)
+    numbers = pa.table(
+        {
+            "ordinal": pa.array(range(1, len(keys) + 1), pa.int64()),
+            "file_index": pa.array([file_index for file_index, _ in keys], pa.int64()),
+            "line_no": pa.array([line_no for _, line_no in keys], pa.int64()),
+        }
+    )
+    connection.register("line_numbers", numbers)
+    try:
+        for name in PASSES:
+            run_model(
+                connection,
+                name,
+                {
+                    "batch_path": str(scratch),
+                    "read_columns": _pass_columns(name),
+                    "maximum_object_size": max(MIN_OBJECT_BYTES, len(data) + 1),
+                },
+            )
+        read = scalar(connection, "select count(*) from lines")
+    except duckdb.Error as error:
+        # DuckDB's message quotes the input; it must not reach logs or the warehouse.
+        raise _BatchReadError(type(error).__name__) from None
+    finally:
+        connection.unregister("line_numbers")
+    if read != len(keys):
+        raise _BatchReadError(f"read {read} rows from {len(keys)} lines")
+
+
+def _joined(lines: list[bytes]) -> bytes:
+    return b"".join(line + b"\n" for line in lines)
+
+
+def _is_last_unterminated(chunk: Chunk, line_no: int) -> bool:
+    return chunk.unterminated and line_no == chunk.first_line_no + len(chunk.lines) - 1
+
+
+class _BatchLines:
+    """The raw lines of a batch, by key."""
+
+    def __init__(self, batch: _Batch) -> None:
+        self.chunks: dict[int, list[Chunk]] = {}
+        for file_index, chunk in batch.chunks:
+            self.chunks.setdefault(file_index, []).append(chunk)
+
+    def chunk_of(self, key: LineKey) -> Chunk:
+        file_index, line_no = key
+        return next(
+            chunk
+            for chunk in self.chunks[file_index]
+            if chunk.first_line_no <= line_no < chunk.first_line_no + len(chunk.lines)
+        )
+
+    def raw(self, key: LineKey) -> bytes:
+        return self.chunk_of(key).line(key[1])
+
+    def verdict(self, key: LineKey) -> Accepted | Rejected:
+        chunk = self.chunk_of(key)
+        return verdict(chunk.line(key[1]), unterminated=_is_last_unterminated(chunk, key[1]))
+
+
+def _batch_input(batch: _Batch, rejected: dict[LineKey, str]) -> tuple[bytes, list[LineKey]]:
+    """The batch's lines as DuckDB reads them, and their keys. The unterminated last line of a
+    file that is not JSON is judged here, so that a file cut off mid-line does not send the
+    whole batch to pydantic."""
+    parts: list[bytes] = []
+    keys: list[LineKey] = []
+    for file_index, chunk in batch.chunks:
+        nonblank, data = chunk.nonblank, chunk.data
+        if chunk.oversized:
+            rejected.update({(file_index, no): why for no, why in chunk.oversized.items()})
+            nonblank = [no for no in nonblank if no not in chunk.oversized]
+            data = _joined([chunk.line(no) for no in nonblank])
+            parts.append(data)
+            keys.extend((file_index, line_no) for line_no in nonblank)
+            continue
+        if chunk.unterminated:
+            last = chunk.first_line_no + len(chunk.lines) - 1
+            parsed = parsed_object(chunk.line(last), unterminated=True)
+            if isinstance(parsed, Rejected) and nonblank and nonblank[-1] == last:
+                rejected[(file_index, last)] = parsed.reason
+                nonblank = nonblank[:-1]
+                data = data[: data.rfind(b"\n") + 1]
+            else:
+                data += b"\n"
+        parts.append(data)
+        keys.extend((file_index, line_no) for line_no in nonblank)
+    return b"".join(parts), keys
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Judging many lines creates many objects while the batch holds many more: Python's
+    cyclic garbage collector would scan them all again and again (several times slower)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read_batch(
+    connection: duckdb.DuckDBPyConnection,
+    lines: _BatchLines,
+    data: bytes,
+    keys: list[LineKey],
+    scratch: Path,
+    rejected: dict[LineKey, str],
+) -> list[LineKey]:
+    """Read a batch through the passes; returns the keys that were read. If DuckDB cannot
+    read it, pydantic judges every line: the valid lines are read again as they are, and if
+    DuckDB still refuses, in the models' normal form, and at last one by one."""
+    try:
+        _run_passes(connection, data, keys, scratch)
+        return keys
+    except _BatchReadError as failure:
+        log.debug("a batch of %d lines falls back to pydantic: %s", len(keys), failure)
+    accepted: dict[LineKey, Accepted] = {}
+    with _collector_paused():
+        for key in keys:
+            judged = lines.verdict(key)
+            if isinstance(judged, Rejected):
+                rejected[key] = judged.reason
+            else:
+                accepted[key] = judged
+    valid = list(accepted)
+    forms: dict[str, Callable[[LineKey], bytes]] = {
+        "as they are": lines.raw,
+        "in normal form": lambda key: accepted[key].normalized,
+    }
+    for form_name, form in forms.items():
+        try:
+            _run_passes(connection, _joined([form(key) for key in valid]), valid, scratch)
+            log.debug("the %d valid lines of the batch were read %s", len(valid), form_name)
+            return valid
+        except _BatchReadError:
+            continue
+    readable = []
+    for key in valid:
+        try:
+            _run_passes(connection, accepted[key].normalized + b"\n", [key], scratch)
+            readable.append(key)
+        except _BatchReadError:
+            rejected[key] = MISMATCH
+    _run_passes(
+        connection, _joined([accepted[key].normalized for key in readable]), readable, scratch
+    )
+    return readable
+
+
+def _flatten_batch(
+    connection: duckdb.DuckDBPyConnection,
+    batch: _Batch,
+    scratch: Path,
+    tallies: list[_FileTally],
+    output: _LandingOutput,
+) -> None:
+    lines = _BatchLines(batch)
+    rejected: dict[LineKey, str] = {}
+    data, keys = _batch_input(batch, rejected)
+    if keys:
+        read_keys = _read_batch(connection, lines, data, keys, scratch, rejected)
+        run_model(connection, "ingest/invalid_lines")
+        for (ordinal,) in connection.execute("select ordinal from invalid_lines").fetchall():
+            key = read_keys[ordinal - 1]
+            judged = lines.verdict(key)
+            if isinstance(judged, Accepted):
+                log.warning("line %d of file %d: %s", key[1], key[0], MISMATCH)
+            rejected[key] = judged.reason if isinstance(judged, Rejected) else MISMATCH
+        run_model(connection, "ingest/line_outcomes")
+        run_script(connection, "ingest/keep_valid_rows")
+        _flush_landing(connection, output, tallies)
+        classified = connection.execute(
+            "select file_index, count(*) from line_outcomes where classified group by file_index"
+        ).fetchall()
+        for file_index, count in classified:
+            tallies[file_index].classified += count
+        unclassified = connection.execute(
+            "select file_index, line_no from line_outcomes where not classified order by all"
+        ).fetchall()
+        for file_index, line_no in unclassified:
+            raw = lines.raw((file_index, line_no))
+            keys_found = ", ".join(webhook_keys(raw)) or "none"
+            tallies[file_index].unclassified.append(
+                {
+                    "line_no": line_no,
+                    "reason": f"JSON object of no known event kind (keys: {keys_found})",
+                    "raw": raw_text(raw),
+                }
+            )
+    for (file_index, line_no), reason in sorted(rejected.items()):
+        tallies[file_index].quarantine.append(
+            {
+                "line_no": line_no,
+                "reason": reason,
+                "raw": raw_text(lines.raw((file_index, line_no))),
+            }
+        )
+
+
+def _flush_landing(
+    connection: duckdb.DuckDBPyConnection, output: _LandingOutput, tallies: list[_FileTally]
+) -> None:
+    """Write the landing rows of a batch to Parquet, one file per table, and count them per
+    file; the temp tables are emptied, so memory does not grow with the files read."""
+    written = set()
+    for table, file_index, rows in connection.execute(sql_text("ingest/batch_rows")).fetchall():
+        tallies[file_index].rows[table] += rows
+        written.add(table)
+    for table in sorted(written):
+        copy_to_parquet(connection, f"landing_{table}", output.file(table))
+        connection.execute(f"truncate landing_{table}")
+    output.batches += 1
+
+
+def _write_line_table(rows: list[dict[str, object]], table: type, target: Path) -> None:
+    if not rows:
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    schema = arrow_schema(table_columns(table))
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), target, compression="zstd")
+
+
+def _read_files(
+    files: list[ArchiveFile],
+    blocks: Callable[[ArchiveFile], Iterator[bytes]],
+    options: IngestOptions,
+    tallies: list[_FileTally],
+) -> Iterator[_Batch]:
+    """Batches of about `chunk_bytes` of lines across the files, in file and line order."""
+    batch = _Batch()
+    for file_index, file in enumerate(files):
+        for piece in pieces(blocks(file), options.chunk_bytes, options.max_line_bytes):
+            tally = tallies[file_index]
+            tally.lines += 1 if isinstance(piece, Unreadable) else len(piece.lines)
+            if isinstance(piece, Unreadable):
+                tally.quarantine.append(
+                    {"line_no": piece.line_no, "reason": piece.reason, "raw": raw_text(piece.raw)}
+                )
+                continue
+            tally.blank += piece.blank
+            batch.chunks.append((file_index, piece))
+            batch.size += len(piece.data)
+            if batch.size >= options.chunk_bytes:
+                yield batch
+                batch = _Batch()
+    if batch.chunks:
+        yield batch
+
+
+def ingest_files(
+    files: list[ArchiveFile],
+    blocks: Callable[[ArchiveFile], Iterator[bytes]],
+    landing_dir: Path,
+    scratch_dir: Path,
+    name: str,
+    ingested_at: datetime,
+    options: IngestOptions,
+) -> list[FileReport]:
+    """Read archive files into landing Parquet files named `name` and account for every line
+    of every file."""
+    scratch = scratch_dir / f"{name}.jsonl"
+    tallies = [_FileTally() for _ in files]
+    connection = ingest_connection(options)
+    try:
+        connection.register("batch_files", _file_context(files, ingested_at))
+        output = _LandingOutput(landing_dir, name)
+        for batch in _read_files(files, blocks, options, tallies):
+            _flatten_batch(connection, batch, scratch, tallies, output)
+    finally:
+        connection.close()
+        scratch.unlink(missing_ok=True)
+    quarantine = [
+        {**row, "source_file": file.uri, "ingested_at": ingested_at}
+        for file, tally in zip(files, tallies, strict=True)
+        for row in tally.quarantine
+    ]
+    unclassified = [
+        {**row, "source_file": file.uri, "ingested_at": ingested_at}
+        for file, tally in zip(files, tallies, strict=True)
+        for row in tally.unclassified
+    ]
+    _write_line_table(quarantine, Quarantine, landing_dir / "quarantine" / f"{name}.parquet")
+    _write_line_table(unclassified, Unclassified, landing_dir / "unclassified" / f"{name}.parquet")
+    return [_report(file, tally) for file, tally in zip(files, tallies, strict=True)]
+
+
+def _report(file: ArchiveFile, tally: _FileTally) -> FileReport:
+    report = FileReport(
+        file=file,
+        lines=tally.lines,
+        classified=tally.classified,
+        unclassified=len(tally.unclassified),
+        quarantined=len(tally.quarantine),
+        blank=tally.blank,
+        rows=tally.rows,
+    )
+    balance = report.classified + report.unclassified + report.quarantined + report.blank
+    if balance != report.lines:
+        raise LineAccountingError(
+            f"{file.uri}: {report.lines} lines but {report.classified} classified + "
+            f"{report.unclassified} unclassified + {report.quarantined} quarantined + "
+            f"{report.blank} blank = {balance}"
+        )
+    return report

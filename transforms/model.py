@@ -1,0 +1,142 @@
+"""Build the warehouse from the landing rows: de-duplicate, resolve identities, and model the
+raw tables and `messages` (SPEC 3, 4 and 5) with the SQL in `sql/models`."""
+
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel
+
+from transforms.flatten import FileReport
+from transforms.schema import (
+    arrow_schema,
+    comment_statements,
+    create_table_sql,
+    landing_columns,
+    table_columns,
+)
+from transforms.sql import connect, run_model, run_script
+from transforms.tables import RAW_TABLES, TABLES, ErrorCodes, IngestFiles, Quarantine, Unclassified
+
+SEED_DIR = Path(__file__).resolve().parents[1] / "data" / "seeds"
+LANDING_LINE_TABLES = {"quarantine": Quarantine, "unclassified": Unclassified}
+# Run in this order: each reads the tables the ones before it made.
+MODELS = (
+    "models/error_codes",
+    "models/message_keys",
+    "models/outbound_events",
+    "models/message_senders",
+    "models/accepted",
+    "models/template_sends",
+    "models/statuses",
+    "models/replies",
+    "models/errors",
+    "models/message_lifecycle",
+    "models/attributed_replies",
+    "models/messages",
+    "models/quarantine",
+    "models/unclassified",
+    "models/ingest_files",
+)
+
+
+class BuildSettings(BaseModel):
+    """What the models need beyond the data: the run's as-of time and the SPEC 4 windows."""
+
+    as_of: datetime
+    reply_window_hours: int = 24
+    report_missing_hours: int = 24
+    threads: int = 2
+    memory_limit: str = "2GB"
+
+
+def landing_files(landing_dir: Path, table: str, columns: dict[str, str]) -> list[str]:
+    """The landing Parquet files of a table; an empty one is written when there are none, so
+    that every landing view has a schema."""
+    files = sorted(str(path) for path in (landing_dir / table).glob("*.parquet"))
+    if files:
+        return files
+    empty = landing_dir / table / "_empty.parquet"
+    empty.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(arrow_schema(columns).empty_table(), empty)
+    return [str(empty)]
+
+
+def ingest_file_rows(reports: list[FileReport], run_id: str, ingested_at: datetime) -> pa.Table:
+    rows = [
+        {
+            "uri": report.file.uri,
+            "size": report.file.size,
+            "modified_at": report.file.modified_at,
+            "etag": report.file.etag,
+            "compression": report.file.compression,
+            "arrival_day": report.file.hints.arrival_day,
+            "arrival_hour": report.file.hints.arrival_hour,
+            "path_sender": report.file.hints.sender,
+            "lines": report.lines,
+            "classified": report.classified,
+            "unclassified": report.unclassified,
+            "quarantined": report.quarantined,
+            "blank": report.blank,
+            "accepted_rows": report.rows["accepted"],
+            "template_send_rows": report.rows["template_sends"],
+            "status_rows": report.rows["statuses"],
+            "reply_rows": report.rows["replies"],
+            "error_rows": report.rows["errors"],
+            "run_id": run_id,
+            "ingested_at": ingested_at,
+        }
+        for report in reports
+    ]
+    return pa.Table.from_pylist(rows, schema=arrow_schema(table_columns(IngestFiles)))
+
+
+def _set_landing_views(connection: duckdb.DuckDBPyConnection, landing_dir: Path) -> None:
+    landing_tables = {
+        **{name: landing_columns(table) for name, table in RAW_TABLES.items()},
+        **{name: table_columns(table) for name, table in LANDING_LINE_TABLES.items()},
+    }
+    for name, columns in landing_tables.items():
+        files = landing_files(landing_dir, name, columns)
+        connection.execute(f"set variable landing_{name} = $files", {"files": files})
+    run_script(connection, "models/landing")
+
+
+def build_warehouse(
+    database: Path,
+    landing_dir: Path,
+    file_reports: pa.Table,
+    settings: BuildSettings,
+) -> None:
+    """Write every table of the warehouse into a new DuckDB file at `database`."""
+    connection = connect(
+        str(database), threads=settings.threads, memory_limit=settings.memory_limit
+    )
+    try:
+        run_script(connection, "models/macros")
+        for name, table in TABLES.items():
+            connection.execute(create_table_sql(name, table_columns(table)))
+            for statement in comment_statements(name, table):
+                connection.execute(statement)
+        for name, value in {
+            "as_of": settings.as_of,
+            "reply_window_hours": settings.reply_window_hours,
+            "report_missing_hours": settings.report_missing_hours,
+        }.items():
+            connection.execute(f"set variable {name} = $value", {"value": value})
+        _set_landing_views(connection, landing_dir)
+        run_script(connection, "models/deduplicated")
+        connection.register("file_reports", file_reports)
+        parameters = {
+            "models/error_codes": {
+                "seed_path": str(SEED_DIR / "error_codes.csv"),
+                "columns": table_columns(ErrorCodes),
+            }
+        }
+        for model in MODELS:
+            run_model(connection, model, parameters.get(model))
+        connection.execute("checkpoint")
+    finally:
+        connection.close()

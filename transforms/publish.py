@@ -1,0 +1,68 @@
+"""Publish a built warehouse: export every table to Parquet and swap the new warehouse and
+export in, each in one atomic step, so readers see the old outputs or the new, never half.
+
+The export folder is a symbolic link to a versioned folder beside it; publishing points the
+link at the new version (an atomic rename) and then removes the old version.
+"""
+
+import shutil
+from pathlib import Path
+
+from transforms.sql import connect, run_model
+from transforms.tables import TABLES
+
+
+def export_tables(database: Path, target: Path, *, threads: int, memory_limit: str) -> None:
+    """Every table of the warehouse to Parquet under `target/<table>/`; tables with a day
+    are partitioned `day=YYYY-MM-DD`."""
+    target.mkdir(parents=True, exist_ok=True)
+    connection = connect(str(database), threads=threads, memory_limit=memory_limit, read_only=True)
+    try:
+        for name, table in TABLES.items():
+            connection.execute("set variable export_table = $name", {"name": name})
+            folder = target / name
+            if table.day_column is None:
+                folder.mkdir(parents=True)
+                run_model(
+                    connection, "publish/export_table", {"target": str(folder / "data.parquet")}
+                )
+            else:
+                connection.execute(
+                    "set variable day_column = $column", {"column": table.day_column}
+                )
+                run_model(connection, "publish/export_table_by_day", {"target": str(folder)})
+    finally:
+        connection.close()
+
+
+def versions_dir(export: Path) -> Path:
+    return export.parent / f".{export.name}.versions"
+
+
+def new_export_dir(export: Path, run_id: str) -> Path:
+    """An empty folder for this run's export, beside the published ones."""
+    folder = versions_dir(export) / run_id
+    folder.mkdir(parents=True)
+    return folder
+
+
+def swap_in_export(export: Path, version: Path) -> None:
+    """Point `export` at `version` atomically and remove the version it pointed at before."""
+    previous = export.resolve() if export.is_symlink() else None
+    if export.exists() and not export.is_symlink():
+        raise FileExistsError(
+            f"{export} is a folder this tool did not create; move it away or choose another "
+            "--export (the export is published as a link to a versioned folder)"
+        )
+    link = export.with_name(f".{export.name}.{version.name}.link")
+    link.unlink(missing_ok=True)
+    link.symlink_to(version.relative_to(export.parent))
+    link.replace(export)
+    if previous is not None and previous != version.resolve():
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def swap_in_warehouse(warehouse: Path, built: Path) -> None:
+    """Replace the warehouse file by the newly built one in one rename. An analyst who holds
+    the old file open keeps reading it; new connections open the new one."""
+    built.replace(warehouse)

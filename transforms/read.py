@@ -1,0 +1,184 @@
+"""Stream an archive file as chunks of whole lines, counting every line (SPEC 1).
+
+Memory is bounded by the chunk size, whatever the size of the file or the archive. Each
+chunk keeps the lines' bytes exactly as DuckDB will read them, plus the numbers of its
+non-blank lines, so that every row can name its line. What cannot be delivered as a line (a
+corrupt compressed stream, a line over the size limit) becomes an `Unreadable` piece, which
+is quarantined, so the line count always balances.
+"""
+
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import zstandard
+
+from transforms.discover import ArchiveFile
+
+BLOCK_BYTES = 4 << 20
+# zstd's reader raises for the whole read at the damage: small reads lose little before it
+READ_BYTES = 256 << 10
+RAW_LIMIT = 64 << 10
+BOM = b"\xef\xbb\xbf"
+_BLANK = b" \t\r"
+_BLANK_STARTS = frozenset([b"", b" ", b"\t", b"\r"])
+
+
+class CorruptStreamError(Exception):
+    """The compressed stream broke off; what was decompressed before stays readable."""
+
+
+@dataclass
+class Chunk:
+    """Consecutive whole lines of a file, the first numbered `first_line_no` (1-based).
+    `oversized` maps the lines over the size limit to why they are not read."""
+
+    first_line_no: int
+    data: bytes
+    lines: list[bytes]
+    nonblank: list[int] = field(default_factory=list)
+    unterminated: bool = False
+    oversized: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def blank(self) -> int:
+        return len(self.lines) - len(self.nonblank)
+
+    def line(self, line_no: int) -> bytes:
+        return self.lines[line_no - self.first_line_no]
+
+
+@dataclass
+class Unreadable:
+    """A line the reader could not deliver whole, with why and what was read of it."""
+
+    line_no: int
+    reason: str
+    raw: bytes
+
+
+def is_blank(line: bytes) -> bool:
+    return line[:1] in _BLANK_STARTS and not line.strip(_BLANK)
+
+
+def _gunzipped(raw: BinaryIO) -> Iterator[bytes]:
+    """gzip decompressed member after member, yielding as it goes, so that a stream cut off
+    or damaged still delivers everything before the damage."""
+    decompressor = zlib.decompressobj(wbits=31)
+    pending = False
+    while compressed := raw.read(BLOCK_BYTES):
+        while compressed:
+            pending = True
+            yield decompressor.decompress(compressed)
+            if not decompressor.eof:
+                break
+            compressed = decompressor.unused_data
+            decompressor = zlib.decompressobj(wbits=31)
+            pending = False
+    if pending:
+        yield decompressor.flush()
+        raise EOFError("the gzip stream ends before its end marker")
+
+
+def _zstd_decompressed(raw: BinaryIO) -> Iterator[bytes]:
+    reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    while block := reader.read(READ_BYTES):
+        yield block
+
+
+def _plain(raw: BinaryIO) -> Iterator[bytes]:
+    while block := raw.read(BLOCK_BYTES):
+        yield block
+
+
+def decompressed_blocks(raw: BinaryIO, compression: str) -> Iterator[bytes]:
+    """The decompressed bytes of a file in blocks; raises `CorruptStreamError` where the
+    stream breaks, after every byte before the break was delivered."""
+    blocks = {"gzip": _gunzipped, "zstd": _zstd_decompressed}.get(compression, _plain)(raw)
+    delivered = 0
+    try:
+        for block in blocks:
+            delivered += len(block)
+            yield block
+    except (OSError, EOFError, zlib.error, zstandard.ZstdError) as error:
+        raise CorruptStreamError(
+            f"{compression} stream is corrupt after {delivered} decompressed bytes "
+            f"({type(error).__name__}); the rest of the file cannot be read"
+        ) from error
+
+
+def local_blocks(file: ArchiveFile) -> Iterator[bytes]:
+    with Path(file.uri).open("rb") as raw:
+        yield from decompressed_blocks(raw, file.compression)
+
+
+def _oversize_reason(size: int, limit: int) -> str:
+    return f"line of {size} bytes exceeds the limit of {limit} bytes"
+
+
+def _chunk(first_line_no: int, data: bytes, unterminated: bool, max_line_bytes: int) -> Chunk:
+    if BOM in data:
+        data = data.removeprefix(BOM).replace(b"\n" + BOM, b"\n")
+    lines = data.split(b"\n")
+    if not unterminated:
+        lines.pop()
+    nonblank = [first_line_no + index for index, line in enumerate(lines) if not is_blank(line)]
+    oversized = {}
+    if len(data) > max_line_bytes and max(map(len, lines), default=0) > max_line_bytes:
+        oversized = {
+            first_line_no + index: _oversize_reason(len(line), max_line_bytes)
+            for index, line in enumerate(lines)
+            if len(line) > max_line_bytes
+        }
+    return Chunk(first_line_no, data, lines, nonblank, unterminated, oversized)
+
+
+def _oversized(line_no: int, size: int, limit: int, head: bytes) -> Unreadable:
+    return Unreadable(line_no, _oversize_reason(size, limit), head)
+
+
+def pieces(
+    blocks: Iterable[bytes], chunk_bytes: int, max_line_bytes: int
+) -> Iterator[Chunk | Unreadable]:
+    """Cut decompressed blocks into chunks of about `chunk_bytes` whole lines; a line longer
+    than `max_line_bytes` and the unreadable rest of a corrupt stream become `Unreadable`."""
+    buffer = bytearray()
+    next_line_no = 1
+    oversized_head: bytes | None = None
+    oversized_size = 0
+    try:
+        for block in blocks:
+            buffer += block
+            if oversized_head is not None:
+                newline = buffer.find(b"\n")
+                oversized_size += len(buffer) if newline < 0 else newline
+                if newline < 0:
+                    buffer.clear()
+                    continue
+                yield _oversized(next_line_no, oversized_size, max_line_bytes, oversized_head)
+                next_line_no += 1
+                del buffer[: newline + 1]
+                oversized_head = None
+            cut = buffer.rfind(b"\n") + 1
+            if cut and len(buffer) >= chunk_bytes:
+                chunk = _chunk(next_line_no, bytes(buffer[:cut]), False, max_line_bytes)
+                del buffer[:cut]
+                next_line_no += len(chunk.lines)
+                yield chunk
+            elif not cut and len(buffer) > max_line_bytes:
+                oversized_head, oversized_size = bytes(buffer[:RAW_LIMIT]), len(buffer)
+                buffer.clear()
+    except CorruptStreamError as corrupt:
+        cut = buffer.rfind(b"\n") + 1
+        if cut:
+            chunk = _chunk(next_line_no, bytes(buffer[:cut]), False, max_line_bytes)
+            next_line_no += len(chunk.lines)
+            yield chunk
+        yield Unreadable(next_line_no, str(corrupt), bytes(buffer[cut:]))
+        return
+    if oversized_head is not None:
+        yield _oversized(next_line_no, oversized_size, max_line_bytes, oversized_head)
+    elif buffer:
+        yield _chunk(next_line_no, bytes(buffer), not buffer.endswith(b"\n"), max_line_bytes)

@@ -1,0 +1,72 @@
+"""Load the SQL models from `sql/` and run them; set up DuckDB connections the same way."""
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+
+
+@cache
+def sql_text(name: str) -> str:
+    """The text of `sql/<name>.sql`."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+READS = "-- reads:"
+
+
+@cache
+def declared_reads(name: str) -> list[str]:
+    """The payload paths `sql/<name>.sql` declares it reads (its `-- reads:` header line)."""
+    for line in sql_text(name).splitlines():
+        if line.startswith(READS):
+            return [path.strip() for path in line.removeprefix(READS).split(",")]
+    raise ValueError(f"sql/{name}.sql has no '{READS}' line")
+
+
+def connect(
+    database: str = ":memory:", *, threads: int, memory_limit: str, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in UTC (so a timestamp's date is its UTC date), with bounded
+    threads and memory."""
+    connection = duckdb.connect(database, read_only=read_only)
+    connection.execute("set TimeZone = 'UTC'")
+    connection.execute(f"set threads = {int(threads)}")
+    connection.execute("set memory_limit = $limit", {"limit": memory_limit})
+    return connection
+
+
+def run_script(connection: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Run every statement of `sql/<name>.sql` (a script without parameters)."""
+    for statement in duckdb.extract_statements(sql_text(name)):
+        connection.execute(statement)
+
+
+def run_model(
+    connection: duckdb.DuckDBPyConnection, name: str, parameters: dict[str, Any] | None = None
+) -> None:
+    """Run the single statement of `sql/<name>.sql`."""
+    connection.execute(sql_text(name), parameters or {})
+
+
+def scalar(connection: duckdb.DuckDBPyConnection, query: str) -> Any:
+    """The single value a query returns (the whole result is read, as DuckDB 2 requires
+    before the connection does other work)."""
+    ((value,),) = connection.execute(query).fetchall()
+    return value
+
+
+def append_rows(connection: duckdb.DuckDBPyConnection, target: str, source: str) -> None:
+    """Append the rows of table `source` to table `target`, matching columns by name (both
+    are names of this code's own tables, never input)."""
+    connection.execute(f'insert into "{target}" by name from "{source}"')
+
+
+def copy_to_parquet(connection: duckdb.DuckDBPyConnection, table: str, target: Path) -> None:
+    """Write table `table` to one zstd Parquet file."""
+    connection.execute(
+        f'copy "{table}" to $target (format parquet, compression zstd)', {"target": str(target)}
+    )

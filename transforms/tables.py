@@ -1,0 +1,257 @@
+"""Pydantic models of the warehouse tables (SPEC section 5), one class per table.
+
+The class docstring is the table's description and each field's description is the column's;
+`transforms.schema` derives the DuckDB DDL, the Arrow and polars schemas, the `COMMENT ON`
+statements and the data dictionary from these classes, so a column is declared only here.
+"""
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+
+def col(description: str) -> Any:
+    return Field(default=None, description=description)
+
+
+def built_col(description: str) -> Any:
+    """A column the build derives from other tables; landing rows do not have it."""
+    return Field(default=None, description=description, json_schema_extra={"built": True})
+
+
+class Table(BaseModel):
+    """Base of the warehouse tables: `day_column` names the column the export partitions on."""
+
+    day_column: ClassVar[str | None] = None
+
+
+class Provenance(Table):
+    event_time: datetime = col(
+        "When the event happened (UTC): the payload's timestamp, else the envelope's "
+        "received_at, else the hour or day in the file path, else the file's modification time"
+    )
+    event_time_source: str = col("Where event_time came from: payload, envelope, path or file")
+    source_file: str = col("URI of the archive file the event was read from (its first copy)")
+    line_no: int = col("1-based line number of the event in source_file")
+    ingested_at: datetime = col("When the nightly run first read source_file (UTC)")
+    day_column: ClassVar[str | None] = "event_time"
+
+
+class Accepted(Provenance):
+    """One row per message id in an accepted event: WhatsApp accepted an outbound message."""
+
+    key: str | None = col("Insider One tracking key of the message (whatsapp-...)")
+    message_id: str = col("WhatsApp message id (wamid) assigned to the message")
+    message_status: str | None = col("messages[].message_status when given (e.g. accepted)")
+    sender: str | None = col("Business phone number, digits only (SPEC 3 sender resolution)")
+    recipient: str | None = col("Customer's WhatsApp id (contacts[].wa_id, else input), digits")
+
+
+class TemplateSends(Provenance):
+    """One row per template-send event: the template message Insider One sent to Meta."""
+
+    key: str | None = col("Insider One tracking key of the message")
+    sender: str | None = col("Business phone number, digits only")
+    recipient: str | None = col("Customer phone number the template was sent to (`to`), digits")
+    template: str = col("Template name (template.name)")
+    language: str | None = col("Template language code (template.language.code)")
+    language_policy: str | None = col("Template language policy (template.language.policy)")
+    namespace: str | None = col("Template namespace, when given")
+    message_type: str | None = col("Message type sent to Meta (`type`, normally template)")
+    content: str | None = col("Rendered text of the template (`content`, top level or in template)")
+    components: str | None = col("Template components with their parameters, as JSON")
+
+
+class Statuses(Provenance):
+    """One row per status report (every entry x change x status), de-duplicated on
+    (message_id, status, timestamp)."""
+
+    key: str | None = col(
+        "Tracking key: the event's own, else the one an accepted event or another status "
+        "links to the same message_id"
+    )
+    message_id: str = col("WhatsApp message id (wamid) the status is about")
+    status: str = col("sent, delivered, read, failed, played, deleted, warning, or as received")
+    sender: str | None = col("Business phone number, digits only")
+    phone_number_id: str | None = col("Business phone number id (metadata.phone_number_id)")
+    recipient: str | None = col("Customer's WhatsApp id (recipient_id), digits")
+    conversation_id: str | None = col("Conversation id (conversation.id)")
+    conversation_origin: str | None = col("Conversation category (conversation.origin.type)")
+    conversation_expires_at: datetime | None = col("conversation.expiration_timestamp (UTC)")
+    billable: bool | None = col("pricing.billable")
+    pricing_model: str | None = col("pricing.pricing_model (CBP, PMP, ...)")
+    pricing_category: str | None = col("pricing.category")
+    pricing_type: str | None = col("pricing.type")
+    biz_opaque_callback_data: str | None = col("Callback data the business attached on send")
+    error_count: int = col("Number of errors attached to the status (each is a row of errors)")
+    api: str = col("cloud (entry[].changes[] webhook) or on_premise (bare statuses[] body)")
+
+
+class Replies(Provenance):
+    """One row per customer reply (every entry x change x message), de-duplicated on reply_id."""
+
+    reply_id: str = col("WhatsApp id of the customer's message (messages[].id)")
+    key: str | None = col("Tracking key if the vendor set one (usually empty on replies)")
+    sender: str | None = col("Business phone number the customer wrote to, digits only")
+    phone_number_id: str | None = col("Business phone number id (metadata.phone_number_id)")
+    customer: str | None = col("Customer's WhatsApp id (messages[].from), digits")
+    type: str | None = col("Reply type: text, image, button, interactive, reaction, ...")
+    context_id: str | None = col("wamid of the business message replied to (context.id)")
+    context_from: str | None = col("Sender of the message replied to (context.from), digits")
+    text_body: str | None = col("text.body of a text reply")
+    media_id: str | None = col("Media id of an image, video, audio, document or sticker")
+    media_mime_type: str | None = col("Media MIME type")
+    media_sha256: str | None = col("Media sha256")
+    media_filename: str | None = col("Document file name")
+    media_caption: str | None = col("Media caption")
+    button_payload: str | None = col("button.payload of a quick-reply button")
+    button_text: str | None = col("button.text of a quick-reply button")
+    interactive_type: str | None = col("interactive.type: button_reply, list_reply, nfm_reply")
+    interactive_id: str | None = col("Id of the chosen interactive button or list row")
+    interactive_title: str | None = col("Title of the chosen interactive button or list row")
+    flow_response_json: str | None = col("interactive.nfm_reply.response_json of a Flow reply")
+    reaction_emoji: str | None = col("Emoji of a reaction")
+    reaction_message_id: str | None = col("wamid the reaction is about")
+    location_latitude: float | None = col("Latitude of a location reply")
+    location_longitude: float | None = col("Longitude of a location reply")
+    location_name: str | None = col("Name of a location reply")
+    location_address: str | None = col("Address of a location reply")
+    message_json: str = col("The whole message as read, for the fields not in columns")
+    api: str = col("cloud (entry[].changes[] webhook) or on_premise (top-level messages[])")
+
+
+class Errors(Provenance):
+    """One row per error, from all four sources: API errors (Cloud `error` and On-Premise
+    `errors[]`), status errors, reply errors and webhook errors."""
+
+    source: str = col("api_error, status, reply or webhook")
+    key: str | None = col("Tracking key of the message (resolved through message_id if absent)")
+    message_id: str | None = col("wamid of the message; NULL for synchronous API errors")
+    sender: str | None = col("Business phone number, digits only")
+    code: int | None = col("Error code (integer)")
+    title: str | None = col("Error title")
+    message: str | None = col("Error message")
+    details: str | None = col("error_data.details, or details of an On-Premise error")
+    type: str | None = col("Error type (e.g. OAuthException)")
+    fbtrace_id: str | None = col("Meta trace id")
+    href: str | None = col("Link to the error's documentation")
+    error_subcode: int | None = col("error_subcode, when given")
+    status: str | None = col("The status the error came with (source status)")
+    category: str = built_col("Catalogue category: auth, rate_limit, account, ... or other")
+    is_rate_limit: bool = built_col("The code is a rate-limit code (SPEC 6)")
+    retryable: bool = built_col("Retrying the same message can succeed (SPEC 6)")
+
+
+class Landing(Table):
+    """Columns every landing row carries until the build resolves identities: landing rows are
+    the raw tables' rows of one archive file, before de-duplication."""
+
+    dedupe_key: str = col("What the row is unique on (SPEC 3 duplicates), as JSON")
+    seq: int = col("Position of the row among the rows of its line")
+    envelope_sender: str | None = col("Business number from the line's envelope, digits")
+    path_sender: str | None = col("Business number from the file path (sender=), digits")
+
+
+class Unclassified(Table):
+    """Lines that are valid JSON objects of no known event kind, kept as they are."""
+
+    source_file: str = col("URI of the archive file")
+    line_no: int = col("1-based line number in source_file")
+    reason: str = col("Why the line yields no rows")
+    raw: str = col("The line as read, cut to 64 KiB")
+    ingested_at: datetime = col("When the nightly run first read source_file (UTC)")
+
+
+class Quarantine(Table):
+    """Lines that could not be read as an event: not JSON, not an object, truncated, or invalid
+    against the event models; with the reason."""
+
+    source_file: str = col("URI of the archive file")
+    line_no: int = col("1-based line number in source_file")
+    reason: str = col("What is wrong with the line, field by field where it is JSON")
+    raw: str = col("The line as read, cut to 64 KiB (invalid UTF-8 replaced)")
+    ingested_at: datetime = col("When the nightly run first read source_file (UTC)")
+
+
+class IngestFiles(Table):
+    """One row per archive file read, with its line accounting:
+    lines = classified + unclassified + quarantined + blank."""
+
+    uri: str = col("URI of the archive file")
+    size: int = col("Size in bytes as listed")
+    modified_at: datetime | None = col("Modification time as listed (UTC)")
+    etag: str | None = col("Object-store etag, when the source has one")
+    compression: str = col("none, gzip or zstd")
+    arrival_day: date | None = col("Arrival day from the path (dt= or YYYY/MM/DD)")
+    arrival_hour: int | None = col("Arrival hour from the path (hour= or YYYY/MM/DD/HH)")
+    path_sender: str | None = col("Business number from the path (sender=)")
+    lines: int = col("Lines in the file, the last one counted even without a newline")
+    classified: int = col("Lines that yielded at least one row")
+    unclassified: int = col("Valid JSON objects of no known kind (rows of unclassified)")
+    quarantined: int = col("Lines in quarantine")
+    blank: int = col("Empty or whitespace-only lines")
+    accepted_rows: int = col("Rows of accepted read from the file (before de-duplication)")
+    template_send_rows: int = col("Rows of template_sends read from the file")
+    status_rows: int = col("Rows of statuses read from the file")
+    reply_rows: int = col("Rows of replies read from the file")
+    error_rows: int = col("Rows of errors read from the file")
+    run_id: str = col("Id of the run that read the file")
+    ingested_at: datetime = col("When the run read the file (UTC)")
+
+
+class ErrorCodes(Table):
+    """The error catalogue (SPEC 6), loaded from data/seeds/error_codes.csv."""
+
+    code: int = col("Error code")
+    title: str | None = col("Usual title of the code")
+    category: str = col("auth, rate_limit, account, recipient, template, media, server")
+    is_rate_limit: bool = col("The code signals a rate limit")
+    retryable: bool = col("Retrying the same message can succeed")
+
+
+class Messages(Table):
+    """One row per outbound message (a tracking key, or a wamid no key links to), with its
+    lifecycle (SPEC 3 and 4)."""
+
+    key: str | None = col("Tracking key; NULL for a message known only by its wamid")
+    message_id: str | None = col("WhatsApp message id (wamid); NULL if WhatsApp never gave one")
+    sender: str | None = col("Business phone number, digits only")
+    template: str | None = col("Template name of the message's template send, joined by key")
+    language: str | None = col("Template language code")
+    recipient: str | None = col("Customer's WhatsApp id, digits")
+    message_day: date = col("UTC date of the message's earliest event: all outcomes count here")
+    first_event_at: datetime = col("Earliest event time of the message")
+    accepted_at: datetime | None = col("First accepted event or status")
+    sent_at: datetime | None = col(
+        "First sent, delivered or read status (a later one implies sent)"
+    )
+    delivered_at: datetime | None = col("First delivered or read status")
+    read_at: datetime | None = col("First read status")
+    failed_at: datetime | None = col("First failed status or API error")
+    first_error_code: int | None = col("Code of the message's earliest error")
+    final_status: str = col("read > delivered > failed > sent > accepted > attempted")
+    replied: bool = col("A reply is attributed to the message (context id, else 24-hour rule)")
+    first_reply_at: datetime | None = col("Event time of the first attributed reply")
+    report_missing: bool = col(
+        "Sent, neither delivered nor failed, and more than 24 hours between sent_at and as_of"
+    )
+    day_column: ClassVar[str | None] = "message_day"
+
+
+RAW_TABLES: dict[str, type[Table]] = {
+    "accepted": Accepted,
+    "template_sends": TemplateSends,
+    "statuses": Statuses,
+    "replies": Replies,
+    "errors": Errors,
+}
+
+TABLES: dict[str, type[Table]] = {
+    **RAW_TABLES,
+    "unclassified": Unclassified,
+    "quarantine": Quarantine,
+    "ingest_files": IngestFiles,
+    "error_codes": ErrorCodes,
+    "messages": Messages,
+}
