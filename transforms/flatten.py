@@ -227,6 +227,12 @@ class _BatchLines:
         chunk = self.chunk_of(key)
         return verdict(chunk.line(key[1]), unterminated=_is_last_unterminated(chunk, key[1]))
 
+    def normalized(self, key: LineKey) -> bytes:
+        """A valid line in the models' normal form."""
+        judged = self.verdict(key)
+        assert isinstance(judged, Accepted)
+        return judged.normalized
+
 
 def _batch_input(batch: _Batch, rejected: dict[LineKey, str]) -> tuple[bytes, list[LineKey]]:
     """The batch's lines as DuckDB reads them, and their keys. The unterminated last line of a
@@ -286,18 +292,18 @@ def _read_batch(
         return keys
     except _BatchReadError as failure:
         log.debug("a batch of %d lines falls back to pydantic: %s", len(keys), failure)
-    accepted: dict[LineKey, Accepted] = {}
+    # only which lines are valid is kept: a validated line is many objects, a batch many lines
+    valid: list[LineKey] = []
     with _collector_paused():
         for key in keys:
             judged = lines.verdict(key)
             if isinstance(judged, Rejected):
                 rejected[key] = judged.reason
             else:
-                accepted[key] = judged
-    valid = list(accepted)
+                valid.append(key)
     forms: dict[str, Callable[[LineKey], bytes]] = {
         "as they are": lines.raw,
-        "in normal form": lambda key: accepted[key].normalized,
+        "in normal form": lines.normalized,
     }
     for form_name, form in forms.items():
         try:
@@ -309,13 +315,11 @@ def _read_batch(
     readable = []
     for key in valid:
         try:
-            _run_passes(connection, accepted[key].normalized + b"\n", [key], scratch)
+            _run_passes(connection, lines.normalized(key) + b"\n", [key], scratch)
             readable.append(key)
         except _BatchReadError:
             rejected[key] = MISMATCH
-    _run_passes(
-        connection, _joined([accepted[key].normalized for key in readable]), readable, scratch
-    )
+    _run_passes(connection, _joined([lines.normalized(key) for key in readable]), readable, scratch)
     return readable
 
 

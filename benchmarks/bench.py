@@ -1,0 +1,154 @@
+"""`make bench`: the nightly job on generated archives of several sizes, against DuckDB's own
+raw scan of the same files measured in the same session. Prints, per size: wall time,
+events/s, MB/s (of JSON, uncompressed), peak RSS, the ratio to the raw scan, and Prefect's
+fixed start-up separately; writes the figures to a JSON file to compare between commits.
+It is a benchmark: it asserts nothing about time.
+
+    python benchmarks/bench.py [--sizes-mb 250,1000,4000] [--small] [--out FILE]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from transforms.discover import local_listing
+from transforms.read import local_blocks
+
+PROJECT = Path(__file__).resolve().parents[1]
+BYTES_PER_MESSAGE = 2_800  # of JSON lines, as the sample generator writes them
+# the job's process reports its own peak RSS (DuckDB included; Prefect's server is another
+# process, part of the fixed start-up)
+WA_ETL = [
+    sys.executable,
+    "-c",
+    "import resource, sys\n"
+    "from flows.cli import main\n"
+    "try:\n    main()\n"
+    "finally:\n"
+    "    print('peak-rss-kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)",
+]
+EVENTS = "accepted_rows + template_send_rows + status_rows + reply_rows + error_rows"
+
+
+def _child(code: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Run a child process; its wall time and the peak RSS in MB it reports (0 if none)."""
+    started = time.perf_counter()
+    done = subprocess.run(code, capture_output=True, text=True, env=env, check=False, cwd=PROJECT)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-4000:])
+    reported = [
+        line.split()[1] for line in done.stderr.splitlines() if line.startswith("peak-rss-kb")
+    ]
+    return wall, int(reported[-1]) / 1024 if reported else 0.0
+
+
+def prefect_startup(env: dict[str, str]) -> float:
+    """Wall time of an empty flow run in ephemeral mode: Prefect's fixed cost of a run. The
+    first run of a new Prefect home also creates its database, so the second is measured."""
+    code = "from prefect import flow\n@flow\ndef empty():\n    return 1\nempty()"
+    _child([sys.executable, "-c", code], env)
+    wall, _ = _child([sys.executable, "-c", code], env)
+    return wall
+
+
+def uncompressed_bytes(archive: Path) -> int:
+    """Bytes of JSON lines in the archive, decompressed (counted once, then remembered)."""
+    remembered = archive.with_suffix(".bytes")
+    if not remembered.exists():
+        listing = local_listing(archive)
+        total = sum(len(block) for file in listing.files for block in local_blocks(file))
+        remembered.write_text(str(total))
+    return int(remembered.read_text())
+
+
+def raw_scan(files: list[str]) -> float:
+    """DuckDB's own scan of the files' JSON lines: the baseline. It only counts lines, and
+    skips the sample's few unparseable ones so that it can finish (the job never skips)."""
+    connection = duckdb.connect()
+    connection.execute("set threads = 2")
+    started = time.perf_counter()
+    connection.execute(
+        "select count(*) from read_ndjson_objects($files, ignore_errors = true)", {"files": files}
+    ).fetchall()
+    return time.perf_counter() - started
+
+
+def measure(size_mb: int, work: Path, env: dict[str, str], startup: float) -> dict[str, float]:
+    archive = work / f"archive-{size_mb}mb"
+    if not archive.exists():
+        messages = size_mb * 1_000_000 // BYTES_PER_MESSAGE
+        command = ["sample", "--out", str(archive), "--messages", str(messages), "--days", "3"]
+        _child([*WA_ETL, *command, "--seed", "7"], env)
+    files = [file.uri for file in local_listing(archive).files]
+    disk = sum(Path(file).stat().st_size for file in files)
+    scan = raw_scan(files)
+    out = work / f"run-{size_mb}mb"
+    out.mkdir(exist_ok=True)
+    warehouse_path, export = out / "warehouse.duckdb", out / "export"
+    command = ["run", "--source", str(archive), "--warehouse", str(warehouse_path)]
+    wall, peak = _child([*WA_ETL, *command, "--export", str(export)], env)
+    with duckdb.connect(str(warehouse_path), read_only=True) as warehouse:
+        lines, events = warehouse.execute(
+            f"select sum(lines), sum({EVENTS}) from ingest_files"
+        ).fetchall()[0]
+    json_bytes = uncompressed_bytes(archive)
+    job = max(wall - startup, 1e-9)
+    return {
+        "size_mb": size_mb,
+        "disk_mb": round(disk / 1e6, 1),
+        "lines": int(lines),
+        "events": int(events),
+        "wall_s": round(wall, 2),
+        "job_s": round(job, 2),
+        "events_per_s": round(events / job),
+        "json_mb_per_s": round(json_bytes / 1e6 / job, 1),
+        "peak_rss_mb": round(peak),
+        "raw_scan_s": round(scan, 3),
+        "ratio_to_raw_scan": round(job / scan, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes-mb", default="250,1000,4000")
+    parser.add_argument("--small", action="store_true", help="sizes of 25, 100 and 400 MB")
+    parser.add_argument("--work", type=Path, default=None, help="keep archives here between runs")
+    parser.add_argument(
+        "--out", type=Path, default=PROJECT / "benchmarks" / "results" / "latest.json"
+    )
+    args = parser.parse_args()
+    sizes = [25, 100, 400] if args.small else [int(size) for size in args.sizes_mb.split(",")]
+    work = args.work or Path(tempfile.mkdtemp(prefix="wa-etl-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PREFECT_HOME": str(work / "prefect-home")}
+    startup = prefect_startup(env)
+    print(f"prefect start-up (ephemeral, empty flow): {startup:.1f} s")
+    results = []
+    for size in sizes:
+        figures = measure(size, work, env, startup)
+        results.append(figures)
+        print(
+            f"{size:>6} MB: job {figures['job_s']:>7.1f} s  "
+            f"{figures['events_per_s']:>9,} events/s  {figures['json_mb_per_s']:>6.1f} MB/s  "
+            f"peak {figures['peak_rss_mb']:>5} MB  "
+            f"{figures['ratio_to_raw_scan']:>5.1f}x raw scan ({figures['raw_scan_s']:.2f} s)"
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps({"prefect_startup_s": round(startup, 2), "sizes": results}, indent=2)
+    )
+    print(f"figures written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
