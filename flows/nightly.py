@@ -227,5 +227,12 @@ def nightly(
         warehouse=str(warehouse),
         export=str(export),
     )
-    get_run_logger().info("\n%s", summary.render())
+    get_run_logger().info(
+        "read %d files, %s lines (%d quarantined) into %s in %.1f s",
+        summary.files,
+        f"{summary.lines:,}",
+        summary.quarantined,
+        summary.warehouse,
+        summary.duration_s,
+    )
     return summary

@@ -175,17 +175,13 @@ def _run_passes(
         }
     )
     connection.register("line_numbers", numbers)
+    batch = {
+        "batch_path": str(scratch),
+        "maximum_object_size": max(MIN_OBJECT_BYTES, len(data) + 1),
+    }
     try:
         for name in PASSES:
-            run_model(
-                connection,
-                name,
-                {
-                    "batch_path": str(scratch),
-                    "read_columns": _pass_columns(name),
-                    "maximum_object_size": max(MIN_OBJECT_BYTES, len(data) + 1),
-                },
-            )
+            run_model(connection, name, {**batch, "read_columns": _pass_columns(name)})
         read = scalar(connection, "select count(*) from lines")
     except duckdb.Error as error:
         # DuckDB's message quotes the input; it must not reach logs or the warehouse.

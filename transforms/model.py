@@ -17,7 +17,7 @@ from transforms.schema import (
     landing_columns,
     table_columns,
 )
-from transforms.sql import connect, run_model, run_script
+from transforms.sql import connect, run_model, run_script, set_variables
 from transforms.tables import RAW_TABLES, TABLES, ErrorCodes, IngestFiles, Quarantine, Unclassified
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "data" / "seeds"
@@ -98,9 +98,11 @@ def _set_landing_views(connection: duckdb.DuckDBPyConnection, landing_dir: Path)
         **{name: landing_columns(table) for name, table in RAW_TABLES.items()},
         **{name: table_columns(table) for name, table in LANDING_LINE_TABLES.items()},
     }
-    for name, columns in landing_tables.items():
-        files = landing_files(landing_dir, name, columns)
-        connection.execute(f"set variable landing_{name} = $files", {"files": files})
+    files = {
+        f"landing_{name}": landing_files(landing_dir, name, columns)
+        for name, columns in landing_tables.items()
+    }
+    set_variables(connection, files)
     run_script(connection, "models/landing")
 
 
@@ -120,12 +122,14 @@ def build_warehouse(
             connection.execute(create_table_sql(name, table_columns(table)))
             for statement in comment_statements(name, table):
                 connection.execute(statement)
-        for name, value in {
-            "as_of": settings.as_of,
-            "reply_window_hours": settings.reply_window_hours,
-            "report_missing_hours": settings.report_missing_hours,
-        }.items():
-            connection.execute(f"set variable {name} = $value", {"value": value})
+        set_variables(
+            connection,
+            {
+                "as_of": settings.as_of,
+                "reply_window_hours": settings.reply_window_hours,
+                "report_missing_hours": settings.report_missing_hours,
+            },
+        )
         _set_landing_views(connection, landing_dir)
         run_script(connection, "models/deduplicated")
         connection.register("file_reports", file_reports)

@@ -8,7 +8,7 @@ link at the new version (an atomic rename) and then removes the old version.
 import shutil
 from pathlib import Path
 
-from transforms.sql import connect, run_model
+from transforms.sql import connect, run_model, set_variables
 from transforms.tables import TABLES
 
 
@@ -19,7 +19,7 @@ def export_tables(database: Path, target: Path, *, threads: int, memory_limit: s
     connection = connect(str(database), threads=threads, memory_limit=memory_limit, read_only=True)
     try:
         for name, table in TABLES.items():
-            connection.execute("set variable export_table = $name", {"name": name})
+            set_variables(connection, {"export_table": name, "day_column": table.day_column})
             folder = target / name
             if table.day_column is None:
                 folder.mkdir(parents=True)
@@ -27,9 +27,6 @@ def export_tables(database: Path, target: Path, *, threads: int, memory_limit: s
                     connection, "publish/export_table", {"target": str(folder / "data.parquet")}
                 )
             else:
-                connection.execute(
-                    "set variable day_column = $column", {"column": table.day_column}
-                )
                 run_model(connection, "publish/export_table_by_day", {"target": str(folder)})
     finally:
         connection.close()

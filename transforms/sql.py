@@ -59,10 +59,10 @@ def scalar(connection: duckdb.DuckDBPyConnection, query: str) -> Any:
     return value
 
 
-def append_rows(connection: duckdb.DuckDBPyConnection, target: str, source: str) -> None:
-    """Append the rows of table `source` to table `target`, matching columns by name (both
-    are names of this code's own tables, never input)."""
-    connection.execute(f'insert into "{target}" by name from "{source}"')
+def set_variables(connection: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> None:
+    """Set DuckDB variables (`getvariable(name)` in the SQL models)."""
+    for name, value in values.items():
+        connection.execute(f"set variable {name} = $value", {"value": value})
 
 
 def copy_to_parquet(connection: duckdb.DuckDBPyConnection, table: str, target: Path) -> None:

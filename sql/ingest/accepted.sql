@@ -5,13 +5,7 @@
 -- On-Premise reply (replies.sql). Unique on the event's canonical form and the position.
 create or replace temp table chunk_accepted as
 with typed as (
-    select *
-    from read_json(
-        $batch_path,
-        columns = $read_columns,
-        format = 'newline_delimited',
-        maximum_object_size = $maximum_object_size
-    ) with ordinality
+    select * from batch_lines($batch_path, $read_columns, $maximum_object_size)
 ),
 
 unwrapped as (

@@ -7,13 +7,7 @@
 -- build. Each row is unique on the identity of its event and its place in it.
 create or replace temp table chunk_errors as
 with typed as (
-    select *
-    from read_json(
-        $batch_path,
-        columns = $read_columns,
-        format = 'newline_delimited',
-        maximum_object_size = $maximum_object_size
-    ) with ordinality
+    select * from batch_lines($batch_path, $read_columns, $maximum_object_size)
 ),
 
 unwrapped as (

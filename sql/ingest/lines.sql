@@ -4,13 +4,7 @@
 -- whether these line-level fields are valid. Every other pass joins this table.
 create or replace temp table lines as
 with typed as (
-    select *
-    from read_json(
-        $batch_path,
-        columns = $read_columns,
-        format = 'newline_delimited',
-        maximum_object_size = $maximum_object_size
-    ) with ordinality
+    select * from batch_lines($batch_path, $read_columns, $maximum_object_size)
 ),
 
 unwrapped as (

@@ -3,6 +3,18 @@
 -- type first (the generated `wire_*` and `valid_*` macros) and keeps only valid rows, so these
 -- casts matter only for text that matched.
 
+-- A batch of lines as DuckDB's typed reader takes it: `read_columns` is the pass's projection
+-- of the event models; the ordinal numbers the non-blank lines in order (DuckDB then reads a
+-- file on one thread, so batches are read in parallel instead).
+create or replace macro batch_lines(batch_path, read_columns, object_size) as table
+    select *
+    from read_json(
+        batch_path,
+        columns = read_columns,
+        format = 'newline_delimited',
+        maximum_object_size = object_size
+    ) with ordinality;
+
 create or replace macro unix_time(value) as to_timestamp(try_cast(value as bigint));
 
 create or replace macro integer_code(value) as try_cast(value as bigint);

@@ -4,13 +4,7 @@
 -- model; unique on (message_id, status, timestamp).
 create or replace temp table chunk_statuses as
 with typed as (
-    select *
-    from read_json(
-        $batch_path,
-        columns = $read_columns,
-        format = 'newline_delimited',
-        maximum_object_size = $maximum_object_size
-    ) with ordinality
+    select * from batch_lines($batch_path, $read_columns, $maximum_object_size)
 ),
 
 unwrapped as (

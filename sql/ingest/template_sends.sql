@@ -3,13 +3,7 @@
 -- object), checked against the Template model; unique on the event's canonical form.
 create or replace temp table chunk_template_sends as
 with typed as (
-    select *
-    from read_json(
-        $batch_path,
-        columns = $read_columns,
-        format = 'newline_delimited',
-        maximum_object_size = $maximum_object_size
-    ) with ordinality
+    select * from batch_lines($batch_path, $read_columns, $maximum_object_size)
 ),
 
 unwrapped as (

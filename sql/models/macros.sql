@@ -18,3 +18,27 @@ create or replace temp macro message_ref(key, message_id) as
 -- else the envelope's sender, else the path's sender=.
 create or replace temp macro resolved_sender(own, of_message, envelope, path) as
     coalesce(own, of_message, envelope, path);
+
+-- SPEC 3 for a raw table's events: the tracking key (the event's own, else the one its wamid
+-- links to) and the sender (resolved_sender); the envelope's and the path's sender go.
+create or replace temp macro with_identity(events_table) as table
+    with events as (
+        select * from query_table(events_table)
+    ),
+
+    keyed as (
+        select
+            events.* exclude (key),
+            coalesce(events.key, message_keys.key) as key
+        from events
+        left join message_keys on message_keys.message_id = events.message_id
+    )
+
+    select
+        keyed.* exclude (sender, envelope_sender, path_sender),
+        resolved_sender(
+            keyed.sender, message_senders.sender, keyed.envelope_sender, keyed.path_sender
+        ) as sender
+    from keyed
+    left join message_senders
+        on message_senders.message_ref = message_ref(keyed.key, keyed.message_id);
