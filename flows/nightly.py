@@ -96,6 +96,10 @@ def partitions(files: list[ArchiveFile], partition_bytes: int) -> list[list[Arch
 @task(retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
 def discover(source: str) -> Listing:
     """List the archive files under the source."""
+    if "://" in source:
+        raise ValueError(
+            f"{source.split('://')[0]}:// sources are not read yet: give a local folder"
+        )
     return local_listing(Path(source))
 
 

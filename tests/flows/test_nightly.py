@@ -108,6 +108,18 @@ def test_a_warehouse_in_a_missing_folder_is_a_clear_error(
         state.result()
 
 
+def test_an_object_store_source_is_refused_clearly(prefect_server: None, tmp_path: Path) -> None:
+    state = nightly_for(Tuning())(
+        source="s3://bucket/archive",
+        warehouse=tmp_path / "w.duckdb",
+        export=tmp_path / "export",
+        return_state=True,
+    )
+    with pytest.raises(ValueError, match="s3:// sources are not read yet"):
+        state.result()
+    assert not (tmp_path / "w.duckdb").exists()
+
+
 def test_wa_etl_run_works_in_ephemeral_mode_with_nothing_to_start(
     archive: Path, tmp_path: Path
 ) -> None:
