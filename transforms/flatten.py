@@ -1,20 +1,19 @@
 """Flatten archive files into landing rows of the raw tables (SPEC 2 and 5).
 
-Lines are gathered from one or more files into batches of about `chunk_bytes`, so that
-DuckDB's fixed cost per query is paid per batch, not per small file. Each batch is read by
-the SQL passes in `sql/ingest`: `lines` first (where each line is, its key, times and
-envelope), then one pass per raw table, each reading only the payload fields it declares and
-checking every element it reads against the event models. A batch DuckDB cannot read falls
-back to pydantic line by line: rejected lines are quarantined with their reason and the
-others are read again in normal form. Every line ends in exactly one place (classified,
-unclassified, quarantined or blank), and a file whose count does not balance fails loudly.
+Each batch of lines (`transforms.batch`) is read by the SQL passes in `sql/ingest`: `lines`
+first (where each line is, its key, times and envelope), then one pass per raw table, each
+reading only the payload fields it declares and checking every element it reads against the
+event models. A batch DuckDB cannot read falls back to pydantic line by line: rejected lines
+are quarantined with their reason and the others are read again. Every line ends in exactly
+one place (classified, unclassified, quarantined or blank), and a file whose count does not
+balance fails loudly.
 """
 
 import gc
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -24,9 +23,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
+from transforms.batch import (
+    Batch,
+    BatchLines,
+    FileTally,
+    LineKey,
+    batch_input,
+    batches,
+    joined,
+    raw_text,
+)
 from transforms.discover import ArchiveFile
 from transforms.events import ErrorObject, Message, Status, Template
-from transforms.read import RAW_LIMIT, Chunk, Unreadable, pieces
 from transforms.schema import (
     arrow_schema,
     create_table_sql,
@@ -45,7 +53,7 @@ from transforms.sql import (
     sql_text,
 )
 from transforms.tables import RAW_TABLES, Quarantine, Unclassified
-from transforms.validate import Accepted, Rejected, parsed_object, verdict, webhook_keys
+from transforms.validate import Accepted, Rejected, webhook_keys
 from transforms.wire import INSTANT_WIRE, UNIX_SECONDS_WIRE
 
 log = logging.getLogger(__name__)
@@ -59,9 +67,6 @@ MISMATCH = (
     "rejected by the bulk path although the event models accept it "
     "(please report: the models and the SQL checks disagree)"
 )
-
-LineKey = tuple[int, int]
-"""A line of the task: (index of its file, line number)."""
 
 
 class LineAccountingError(RuntimeError):
@@ -91,16 +96,6 @@ class FileReport(BaseModel):
 
 
 @dataclass
-class _FileTally:
-    lines: int = 0
-    classified: int = 0
-    blank: int = 0
-    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RAW_TABLES, 0))
-    quarantine: list[dict[str, object]] = field(default_factory=list)
-    unclassified: list[dict[str, object]] = field(default_factory=list)
-
-
-@dataclass
 class _LandingOutput:
     """Where a task writes its landing Parquet files: `<dir>/<table>/<name>-<batch>.parquet`."""
 
@@ -114,14 +109,6 @@ class _LandingOutput:
         return target
 
 
-@dataclass
-class _Batch:
-    """Lines of one or more files, read by DuckDB as one file."""
-
-    chunks: list[tuple[int, Chunk]] = field(default_factory=list)
-    size: int = 0
-
-
 class _BatchReadError(Exception):
     """DuckDB could not read a batch, or read another number of lines than it holds."""
 
@@ -129,11 +116,6 @@ class _BatchReadError(Exception):
 @cache
 def _pass_columns(name: str) -> dict[str, str]:
     return line_read_columns(declared_reads(name))
-
-
-def raw_text(raw: bytes) -> str:
-    """A line for the quarantine: cut to 64 KiB, invalid UTF-8 replaced."""
-    return raw[:RAW_LIMIT].decode("utf-8", errors="replace")
 
 
 def ingest_connection(options: IngestOptions) -> duckdb.DuckDBPyConnection:
@@ -192,73 +174,6 @@ def _run_passes(
         raise _BatchReadError(f"read {read} rows from {len(keys)} lines")
 
 
-def _joined(lines: list[bytes]) -> bytes:
-    return b"".join(line + b"\n" for line in lines)
-
-
-def _is_last_unterminated(chunk: Chunk, line_no: int) -> bool:
-    return chunk.unterminated and line_no == chunk.first_line_no + len(chunk.lines) - 1
-
-
-class _BatchLines:
-    """The raw lines of a batch, by key."""
-
-    def __init__(self, batch: _Batch) -> None:
-        self.chunks: dict[int, list[Chunk]] = {}
-        for file_index, chunk in batch.chunks:
-            self.chunks.setdefault(file_index, []).append(chunk)
-
-    def chunk_of(self, key: LineKey) -> Chunk:
-        file_index, line_no = key
-        return next(
-            chunk
-            for chunk in self.chunks[file_index]
-            if chunk.first_line_no <= line_no < chunk.first_line_no + len(chunk.lines)
-        )
-
-    def raw(self, key: LineKey) -> bytes:
-        return self.chunk_of(key).line(key[1])
-
-    def verdict(self, key: LineKey) -> Accepted | Rejected:
-        chunk = self.chunk_of(key)
-        return verdict(chunk.line(key[1]), unterminated=_is_last_unterminated(chunk, key[1]))
-
-    def normalized(self, key: LineKey) -> bytes:
-        """A valid line in the models' normal form."""
-        judged = self.verdict(key)
-        assert isinstance(judged, Accepted)
-        return judged.normalized
-
-
-def _batch_input(batch: _Batch, rejected: dict[LineKey, str]) -> tuple[bytes, list[LineKey]]:
-    """The batch's lines as DuckDB reads them, and their keys. The unterminated last line of a
-    file that is not JSON is judged here, so that a file cut off mid-line does not send the
-    whole batch to pydantic."""
-    parts: list[bytes] = []
-    keys: list[LineKey] = []
-    for file_index, chunk in batch.chunks:
-        nonblank, data = chunk.nonblank, chunk.data
-        if chunk.oversized:
-            rejected.update({(file_index, no): why for no, why in chunk.oversized.items()})
-            nonblank = [no for no in nonblank if no not in chunk.oversized]
-            data = _joined([chunk.line(no) for no in nonblank])
-            parts.append(data)
-            keys.extend((file_index, line_no) for line_no in nonblank)
-            continue
-        if chunk.unterminated:
-            last = chunk.first_line_no + len(chunk.lines) - 1
-            parsed = parsed_object(chunk.line(last), unterminated=True)
-            if isinstance(parsed, Rejected) and nonblank and nonblank[-1] == last:
-                rejected[(file_index, last)] = parsed.reason
-                nonblank = nonblank[:-1]
-                data = data[: data.rfind(b"\n") + 1]
-            else:
-                data += b"\n"
-        parts.append(data)
-        keys.extend((file_index, line_no) for line_no in nonblank)
-    return b"".join(parts), keys
-
-
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Judging many lines creates many objects while the batch holds many more: Python's
@@ -274,7 +189,7 @@ def _collector_paused() -> Iterator[None]:
 
 def _read_batch(
     connection: duckdb.DuckDBPyConnection,
-    lines: _BatchLines,
+    lines: BatchLines,
     data: bytes,
     keys: list[LineKey],
     scratch: Path,
@@ -303,7 +218,7 @@ def _read_batch(
     }
     for form_name, form in forms.items():
         try:
-            _run_passes(connection, _joined([form(key) for key in valid]), valid, scratch)
+            _run_passes(connection, joined([form(key) for key in valid]), valid, scratch)
             log.debug("the %d valid lines of the batch were read %s", len(valid), form_name)
             return valid
         except _BatchReadError:
@@ -315,50 +230,68 @@ def _read_batch(
             readable.append(key)
         except _BatchReadError:
             rejected[key] = MISMATCH
-    _run_passes(connection, _joined([lines.normalized(key) for key in readable]), readable, scratch)
+    _run_passes(connection, joined([lines.normalized(key) for key in readable]), readable, scratch)
     return readable
+
+
+def _explain_invalid(
+    connection: duckdb.DuckDBPyConnection,
+    lines: BatchLines,
+    read_keys: list[LineKey],
+    rejected: dict[LineKey, str],
+) -> None:
+    """The lines the passes found invalid (`invalid_lines`): pydantic says why."""
+    run_model(connection, "ingest/invalid_lines")
+    for (ordinal,) in connection.execute("select ordinal from invalid_lines").fetchall():
+        key = read_keys[ordinal - 1]
+        judged = lines.verdict(key)
+        if isinstance(judged, Accepted):
+            log.warning("line %d of file %d: %s", key[1], key[0], MISMATCH)
+        rejected[key] = judged.reason if isinstance(judged, Rejected) else MISMATCH
+
+
+def _record_outcomes(
+    connection: duckdb.DuckDBPyConnection, lines: BatchLines, tallies: list[FileTally]
+) -> None:
+    """Count the classified lines of each file and keep the unclassified ones."""
+    classified = connection.execute(
+        "select file_index, count(*) from line_outcomes where classified group by file_index"
+    ).fetchall()
+    for file_index, count in classified:
+        tallies[file_index].classified += count
+    unclassified = connection.execute(
+        "select file_index, line_no from line_outcomes where not classified order by all"
+    ).fetchall()
+    for file_index, line_no in unclassified:
+        raw = lines.raw((file_index, line_no))
+        keys = ", ".join(webhook_keys(raw)) or "none"
+        tallies[file_index].unclassified.append(
+            {
+                "line_no": line_no,
+                "reason": f"JSON object of no known event kind (keys: {keys})",
+                "raw": raw_text(raw),
+            }
+        )
 
 
 def _flatten_batch(
     connection: duckdb.DuckDBPyConnection,
-    batch: _Batch,
+    batch: Batch,
     scratch: Path,
-    tallies: list[_FileTally],
+    tallies: list[FileTally],
     output: _LandingOutput,
 ) -> None:
-    lines = _BatchLines(batch)
+    """Read a batch, keep the rows of its valid lines, and account for each of its lines."""
+    lines = BatchLines(batch)
     rejected: dict[LineKey, str] = {}
-    data, keys = _batch_input(batch, rejected)
+    data, keys = batch_input(batch, rejected)
     if keys:
         read_keys = _read_batch(connection, lines, data, keys, scratch, rejected)
-        run_model(connection, "ingest/invalid_lines")
-        for (ordinal,) in connection.execute("select ordinal from invalid_lines").fetchall():
-            key = read_keys[ordinal - 1]
-            judged = lines.verdict(key)
-            if isinstance(judged, Accepted):
-                log.warning("line %d of file %d: %s", key[1], key[0], MISMATCH)
-            rejected[key] = judged.reason if isinstance(judged, Rejected) else MISMATCH
+        _explain_invalid(connection, lines, read_keys, rejected)
         run_model(connection, "ingest/line_outcomes")
         run_script(connection, "ingest/keep_valid_rows")
         _flush_landing(connection, output, tallies)
-        classified = connection.execute(
-            "select file_index, count(*) from line_outcomes where classified group by file_index"
-        ).fetchall()
-        for file_index, count in classified:
-            tallies[file_index].classified += count
-        unclassified = connection.execute(
-            "select file_index, line_no from line_outcomes where not classified order by all"
-        ).fetchall()
-        for file_index, line_no in unclassified:
-            raw = lines.raw((file_index, line_no))
-            keys_found = ", ".join(webhook_keys(raw)) or "none"
-            tallies[file_index].unclassified.append(
-                {
-                    "line_no": line_no,
-                    "reason": f"JSON object of no known event kind (keys: {keys_found})",
-                    "raw": raw_text(raw),
-                }
-            )
+        _record_outcomes(connection, lines, tallies)
     for (file_index, line_no), reason in sorted(rejected.items()):
         tallies[file_index].quarantine.append(
             {
@@ -370,7 +303,7 @@ def _flatten_batch(
 
 
 def _flush_landing(
-    connection: duckdb.DuckDBPyConnection, output: _LandingOutput, tallies: list[_FileTally]
+    connection: duckdb.DuckDBPyConnection, output: _LandingOutput, tallies: list[FileTally]
 ) -> None:
     """Write the landing rows of a batch to Parquet, one file per table, and count them per
     file; the temp tables are emptied, so memory does not grow with the files read."""
@@ -392,33 +325,6 @@ def _write_line_table(rows: list[dict[str, object]], table: type, target: Path) 
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), target, compression="zstd")
 
 
-def _read_files(
-    files: list[ArchiveFile],
-    blocks: Callable[[ArchiveFile], Iterator[bytes]],
-    options: IngestOptions,
-    tallies: list[_FileTally],
-) -> Iterator[_Batch]:
-    """Batches of about `chunk_bytes` of lines across the files, in file and line order."""
-    batch = _Batch()
-    for file_index, file in enumerate(files):
-        for piece in pieces(blocks(file), options.chunk_bytes, options.max_line_bytes):
-            tally = tallies[file_index]
-            tally.lines += 1 if isinstance(piece, Unreadable) else len(piece.lines)
-            if isinstance(piece, Unreadable):
-                tally.quarantine.append(
-                    {"line_no": piece.line_no, "reason": piece.reason, "raw": raw_text(piece.raw)}
-                )
-                continue
-            tally.blank += piece.blank
-            batch.chunks.append((file_index, piece))
-            batch.size += len(piece.data)
-            if batch.size >= options.chunk_bytes:
-                yield batch
-                batch = _Batch()
-    if batch.chunks:
-        yield batch
-
-
 def ingest_files(
     files: list[ArchiveFile],
     blocks: Callable[[ArchiveFile], Iterator[bytes]],
@@ -431,12 +337,12 @@ def ingest_files(
     """Read archive files into landing Parquet files named `name` and account for every line
     of every file."""
     scratch = scratch_dir / f"{name}.jsonl"
-    tallies = [_FileTally() for _ in files]
+    tallies = [FileTally() for _ in files]
     connection = ingest_connection(options)
     try:
         connection.register("batch_files", _file_context(files, ingested_at))
         output = _LandingOutput(landing_dir, name)
-        for batch in _read_files(files, blocks, options, tallies):
+        for batch in batches(files, blocks, options.chunk_bytes, options.max_line_bytes, tallies):
             _flatten_batch(connection, batch, scratch, tallies, output)
     finally:
         connection.close()
@@ -456,7 +362,7 @@ def ingest_files(
     return [_report(file, tally) for file, tally in zip(files, tallies, strict=True)]
 
 
-def _report(file: ArchiveFile, tally: _FileTally) -> FileReport:
+def _report(file: ArchiveFile, tally: FileTally) -> FileReport:
     report = FileReport(
         file=file,
         lines=tally.lines,

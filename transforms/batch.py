@@ -1,0 +1,161 @@
+"""Batches of lines across archive files, as the flatten passes read them.
+
+Files are cut into chunks of whole lines (`transforms.read`); chunks of one or more files are
+gathered into batches of about `chunk_bytes`, so that DuckDB's fixed cost per query is paid
+per batch, not per small file. A batch knows every line by its key (file, line number) and
+tallies what becomes of each line of each file.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from transforms.discover import ArchiveFile
+from transforms.read import RAW_LIMIT, Chunk, Unreadable, pieces
+from transforms.tables import RAW_TABLES
+from transforms.validate import Accepted, Rejected, parsed_object, verdict
+
+LineKey = tuple[int, int]
+"""A line of a task: (index of its file, line number)."""
+
+
+@dataclass
+class FileTally:
+    """What became of the lines of one file so far."""
+
+    lines: int = 0
+    classified: int = 0
+    blank: int = 0
+    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RAW_TABLES, 0))
+    quarantine: list[dict[str, object]] = field(default_factory=list)
+    unclassified: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass
+class Batch:
+    """Lines of one or more files, read by DuckDB as one file."""
+
+    chunks: list[tuple[int, Chunk]] = field(default_factory=list)
+    size: int = 0
+
+
+def raw_text(raw: bytes) -> str:
+    """A line for the quarantine: cut to 64 KiB, invalid UTF-8 replaced."""
+    return raw[:RAW_LIMIT].decode("utf-8", errors="replace")
+
+
+def joined(lines: list[bytes]) -> bytes:
+    return b"".join(line + b"\n" for line in lines)
+
+
+def _is_last_unterminated(chunk: Chunk, line_no: int) -> bool:
+    return chunk.unterminated and line_no == chunk.first_line_no + len(chunk.lines) - 1
+
+
+class BatchLines:
+    """The raw lines of a batch, by key."""
+
+    def __init__(self, batch: Batch) -> None:
+        self.chunks: dict[int, list[Chunk]] = {}
+        for file_index, chunk in batch.chunks:
+            self.chunks.setdefault(file_index, []).append(chunk)
+
+    def chunk_of(self, key: LineKey) -> Chunk:
+        file_index, line_no = key
+        return next(
+            chunk
+            for chunk in self.chunks[file_index]
+            if chunk.first_line_no <= line_no < chunk.first_line_no + len(chunk.lines)
+        )
+
+    def raw(self, key: LineKey) -> bytes:
+        return self.chunk_of(key).line(key[1])
+
+    def verdict(self, key: LineKey) -> Accepted | Rejected:
+        chunk = self.chunk_of(key)
+        return verdict(chunk.line(key[1]), unterminated=_is_last_unterminated(chunk, key[1]))
+
+    def normalized(self, key: LineKey) -> bytes:
+        """A valid line in the models' normal form."""
+        judged = self.verdict(key)
+        assert isinstance(judged, Accepted)
+        return judged.normalized
+
+
+def _batch_input(batch: Batch, rejected: dict[LineKey, str]) -> tuple[bytes, list[LineKey]]:
+    """The batch's lines as DuckDB reads them, and their keys. The unterminated last line of a
+    file that is not JSON is judged here, so that a file cut off mid-line does not send the
+    whole batch to pydantic."""
+    parts: list[bytes] = []
+    keys: list[LineKey] = []
+    for file_index, chunk in batch.chunks:
+        nonblank, data = chunk.nonblank, chunk.data
+        if chunk.oversized:
+            rejected.update({(file_index, no): why for no, why in chunk.oversized.items()})
+            nonblank = [no for no in nonblank if no not in chunk.oversized]
+            data = joined([chunk.line(no) for no in nonblank])
+        elif chunk.unterminated:
+            last = chunk.first_line_no + len(chunk.lines) - 1
+            parsed = parsed_object(chunk.line(last), unterminated=True)
+            if isinstance(parsed, Rejected) and nonblank and nonblank[-1] == last:
+                rejected[(file_index, last)] = parsed.reason
+                nonblank = nonblank[:-1]
+                data = data[: data.rfind(b"\n") + 1]
+            else:
+                data += b"\n"
+        parts.append(data)
+        keys.extend((file_index, line_no) for line_no in nonblank)
+    return b"".join(parts), keys
+
+
+def batch_input(batch: Batch, rejected: dict[LineKey, str]) -> tuple[bytes, list[LineKey]]:
+    """The batch's lines as DuckDB reads them, and their keys. The unterminated last line of a
+    file that is not JSON is judged here, so that a file cut off mid-line does not send the
+    whole batch to pydantic."""
+    parts: list[bytes] = []
+    keys: list[LineKey] = []
+    for file_index, chunk in batch.chunks:
+        nonblank, data = chunk.nonblank, chunk.data
+        if chunk.oversized:
+            rejected.update({(file_index, no): why for no, why in chunk.oversized.items()})
+            nonblank = [no for no in nonblank if no not in chunk.oversized]
+            data = joined([chunk.line(no) for no in nonblank])
+        elif chunk.unterminated:
+            last = chunk.first_line_no + len(chunk.lines) - 1
+            parsed = parsed_object(chunk.line(last), unterminated=True)
+            if isinstance(parsed, Rejected) and nonblank and nonblank[-1] == last:
+                rejected[(file_index, last)] = parsed.reason
+                nonblank = nonblank[:-1]
+                data = data[: data.rfind(b"\n") + 1]
+            else:
+                data += b"\n"
+        parts.append(data)
+        keys.extend((file_index, line_no) for line_no in nonblank)
+    return b"".join(parts), keys
+
+
+def batches(
+    files: list[ArchiveFile],
+    blocks: Callable[[ArchiveFile], Iterator[bytes]],
+    chunk_bytes: int,
+    max_line_bytes: int,
+    tallies: list[FileTally],
+) -> Iterator[Batch]:
+    """Batches of about `chunk_bytes` of lines across the files, in file and line order."""
+    batch = Batch()
+    for file_index, file in enumerate(files):
+        for piece in pieces(blocks(file), chunk_bytes, max_line_bytes):
+            tally = tallies[file_index]
+            tally.lines += 1 if isinstance(piece, Unreadable) else len(piece.lines)
+            if isinstance(piece, Unreadable):
+                tally.quarantine.append(
+                    {"line_no": piece.line_no, "reason": piece.reason, "raw": raw_text(piece.raw)}
+                )
+                continue
+            tally.blank += piece.blank
+            batch.chunks.append((file_index, piece))
+            batch.size += len(piece.data)
+            if batch.size >= chunk_bytes:
+                yield batch
+                batch = Batch()
+    if batch.chunks:
+        yield batch
