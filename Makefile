@@ -17,7 +17,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: run test lint bench sample lock clean
+.PHONY: run test lint bench sample docs lock clean
 
 run: .venv/.synced
 	$(VENV)/wa-etl run
@@ -37,6 +37,10 @@ bench: .venv/.synced
 sample: .venv/.synced
 	rm -rf data/sample
 	$(VENV)/wa-etl sample --out data/sample --messages 2000 --days 3 --seed 7
+
+# the data dictionary, from the table models
+docs: .venv/.synced
+	$(VENV)/wa-etl dictionary --out docs/data-dictionary.md
 
 lock: $(UV)
 	$(UV) lock

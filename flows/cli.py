@@ -44,6 +44,18 @@ class SampleCommand(BaseModel):
         print(written.render())
 
 
+class DictionaryCommand(BaseModel):
+    """Write the data dictionary of the warehouse (Markdown) from the table models."""
+
+    out: Path = Field(description="File to write, e.g. docs/data-dictionary.md")
+
+    def cli_cmd(self) -> None:
+        from transforms.dictionary import data_dictionary
+
+        self.out.write_text(data_dictionary(), encoding="utf-8")
+        print(f"wrote {self.out}")
+
+
 class WaEtl(BaseSettings):
     """Nightly ETL from archived WhatsApp Business webhook events to DuckDB and Parquet."""
 
@@ -53,6 +65,7 @@ class WaEtl(BaseSettings):
 
     run: CliSubCommand[RunCommand]
     sample: CliSubCommand[SampleCommand]
+    dictionary: CliSubCommand[DictionaryCommand]
 
     def cli_cmd(self) -> None:
         CliApp.run_subcommand(self)

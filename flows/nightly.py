@@ -4,7 +4,7 @@ publish it with the Parquet export, and report what the night held."""
 import shutil
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,21 @@ from transforms.flatten import FileReport, IngestOptions, ingest_files
 from transforms.model import BuildSettings, build_warehouse, ingest_file_rows
 from transforms.publish import export_tables, new_export_dir, swap_in_export, swap_in_warehouse
 from transforms.read import local_blocks
+from transforms.sql import sql_text
 from transforms.tables import TABLES
 
 PROGRESS_EVERY_SECONDS = 10.0
+NEWEST_DAYS = 3
+
+
+class DayHeadline(BaseModel):
+    """The numbers of one message day an operator looks at first."""
+
+    day: date
+    messages: int
+    delivery_rate: float | None
+    failures: int
+    incidents: int
 
 
 class RunSummary(BaseModel):
@@ -39,12 +51,19 @@ class RunSummary(BaseModel):
     quarantined: int
     blank: int
     rows: dict[str, int]
+    newest_days: list[DayHeadline]
     duration_s: float
     warehouse: str
     export: str
 
     def render(self) -> str:
-        rows = "\n".join(f"  {table:<16}{count:>12,}" for table, count in self.rows.items())
+        rows = "\n".join(f"  {table:<22}{count:>12,}" for table, count in self.rows.items())
+        days = "\n".join(
+            f"  {day.day}  {day.messages:>10,}  "
+            + (f"{day.delivery_rate:>7.1%}" if day.delivery_rate is not None else "      -")
+            + f"  {day.failures:>8,}  {day.incidents:>5,}"
+            for day in self.newest_days
+        )
         return (
             f"run {self.run_id} finished in {self.duration_s:.1f} s\n"
             f"files read {self.files:,} ({self.bytes_read / 1e6:,.1f} MB), "
@@ -53,6 +72,8 @@ class RunSummary(BaseModel):
             f"unclassified {self.unclassified:,}, quarantined {self.quarantined:,}, "
             f"blank {self.blank:,}\n"
             f"rows per table:\n{rows}\n"
+            f"newest days (message day, messages, delivery rate, failed, rate-limit incidents):\n"
+            f"{days}\n"
             f"warehouse: {self.warehouse}\n"
             f"parquet export: {self.export}"
         )
@@ -116,6 +137,13 @@ def read_and_flatten(
     return ingest_files(files, local_blocks, landing_dir, scratch_dir, name, ingested_at, options)
 
 
+class Built(BaseModel):
+    """What the build wrote: the rows of each table and the newest days' headline."""
+
+    rows: dict[str, int]
+    newest_days: list[DayHeadline]
+
+
 @task(cache_policy=NO_CACHE)
 def build(
     database: Path,
@@ -124,14 +152,18 @@ def build(
     run_id: str,
     ingested_at: datetime,
     settings: BuildSettings,
-) -> dict[str, int]:
-    """Build the warehouse from the landing rows; the rows of each table."""
+) -> Built:
+    """Build the warehouse from the landing rows; what it holds."""
     build_warehouse(database, landing_dir, ingest_file_rows(reports, run_id, ingested_at), settings)
     with duckdb.connect(str(database), read_only=True) as connection:
-        return {
+        rows = {
             name: connection.execute(f'select count(*) from "{name}"').fetchall()[0][0]
             for name in TABLES
         }
+        newest = connection.execute(sql_text("reports/newest_days"), {"days": NEWEST_DAYS})
+        names = [column[0] for column in newest.description]
+        days = [DayHeadline(**dict(zip(names, row, strict=True))) for row in newest.fetchall()]
+    return Built(rows=rows, newest_days=days)
 
 
 @task(cache_policy=NO_CACHE)
@@ -209,10 +241,11 @@ def nightly(
             as_of=as_of or started_at,
             reply_window_hours=tuning.reply_window_hours,
             report_missing_hours=tuning.report_missing_hours,
+            incident_gap_seconds=tuning.incident_gap_seconds,
             threads=tuning.threads,
             memory_limit=tuning.memory_limit,
         )
-        rows = build(database, landing_dir, reports, run_id, started_at, settings)
+        built = build(database, landing_dir, reports, run_id, started_at, settings)
         publish(database, warehouse, export, run_id, tuning)
     finally:
         shutil.rmtree(state, ignore_errors=True)
@@ -226,7 +259,8 @@ def nightly(
         unclassified=sum(report.unclassified for report in reports),
         quarantined=sum(report.quarantined for report in reports),
         blank=sum(report.blank for report in reports),
-        rows=rows,
+        rows=built.rows,
+        newest_days=built.newest_days,
         duration_s=round(time.monotonic() - started, 3),
         warehouse=str(warehouse),
         export=str(export),

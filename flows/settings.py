@@ -37,6 +37,9 @@ class Tuning(BaseModel):
     report_missing_hours: int = Field(
         24, description="A sent message with no delivery report after this long is report_missing"
     )
+    incident_gap_seconds: int = Field(
+        300, description="Rate-limit errors of a sender this close belong to one incident"
+    )
 
 
 class RunSettings(BaseSettings):

@@ -36,6 +36,9 @@ MODELS = (
     "models/message_lifecycle",
     "models/attributed_replies",
     "models/messages",
+    "models/delivery_daily",
+    "models/error_breakdown",
+    "models/rate_limit_incidents",
     "models/quarantine",
     "models/unclassified",
     "models/ingest_files",
@@ -48,6 +51,7 @@ class BuildSettings(BaseModel):
     as_of: datetime
     reply_window_hours: int = 24
     report_missing_hours: int = 24
+    incident_gap_seconds: int = 300
     threads: int = 2
     memory_limit: str = "2GB"
 
@@ -128,6 +132,7 @@ def build_warehouse(
                 "as_of": settings.as_of,
                 "reply_window_hours": settings.reply_window_hours,
                 "report_missing_hours": settings.report_missing_hours,
+                "incident_gap_seconds": settings.incident_gap_seconds,
             },
         )
         _set_landing_views(connection, landing_dir)

@@ -26,6 +26,8 @@ def export_tables(database: Path, target: Path, *, threads: int, memory_limit: s
                 run_model(
                     connection, "publish/export_table", {"target": str(folder / "data.parquet")}
                 )
+            elif table.day_column == "day":
+                run_model(connection, "publish/export_table_by_its_day", {"target": str(folder)})
             else:
                 run_model(connection, "publish/export_table_by_day", {"target": str(folder)})
     finally:

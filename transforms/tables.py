@@ -239,6 +239,72 @@ class Messages(Table):
     day_column: ClassVar[str | None] = "message_day"
 
 
+class DeliveryDaily(Table):
+    """Delivery outcomes per message day, sender and template (SPEC 4 and 5): every count is of
+    messages, every outcome counts on the message's day, however late it arrived."""
+
+    day: date = col("Message day: UTC date of the message's earliest event")
+    sender: str = col("Business phone number, digits; 'unknown' when no event names it")
+    template: str = col("Template name; '(none)' for messages without a template send")
+    attempted: int = col("Outbound messages")
+    accepted: int = col("Messages with an accepted event or any status")
+    sent: int = col("Messages with a sent, delivered or read status")
+    delivered: int = col("Messages with a delivered or read status")
+    read: int = col("Messages with a read status")
+    failed: int = col("Messages with a failed status or an API error")
+    replied: int = col("Messages a reply is attributed to")
+    report_missing: int = col("Messages sent, neither delivered nor failed, for over 24 hours")
+    delivery_rate: float | None = col("delivered / sent; NULL when nothing was sent")
+    read_rate: float | None = col("read / delivered; NULL when nothing was delivered")
+    failure_rate: float | None = col("failed / attempted")
+    reply_rate: float | None = col("replied / delivered; NULL when nothing was delivered")
+    p50_delivery_s: float | None = col(
+        "Median of delivered_at - sent_at in seconds over the delivered messages (continuous)"
+    )
+    p95_delivery_s: float | None = col("95th percentile of the same (continuous)")
+    day_column: ClassVar[str | None] = "day"
+
+
+class ErrorBreakdown(Table):
+    """Errors per error day, sender, template and code, with the catalogue's view of the code
+    and the share of the failing messages it touched."""
+
+    day: date = col("UTC date of the errors' event time")
+    sender: str = col("Business phone number, digits; 'unknown' when no event names it")
+    template: str = col("Template of the erring message; '(none)' when none or no message")
+    code: int | None = col("Error code")
+    title: str | None = col(
+        "Most frequent title of the errors (their message where they have no title), "
+        "ties alphabetical; else the catalogue's"
+    )
+    category: str = col("Catalogue category of the code")
+    is_rate_limit: bool = col("The code is a rate-limit code")
+    retryable: bool = col("Retrying the same message can succeed")
+    events: int = col("Error rows")
+    messages: int = col("Distinct messages (tracking keys, or wamids where there is no key)")
+    share_of_failed: float | None = col(
+        "messages / distinct messages with any error on that day, sender and template"
+    )
+    day_column: ClassVar[str | None] = "day"
+
+
+class RateLimitIncidents(Table):
+    """Bursts of rate-limit errors of one sender: ordered by event time, an error within the
+    gap (5 minutes, a setting) of the previous one belongs to the same incident."""
+
+    incident_id: str = col("Stable id: the same sender and start give the same id on every run")
+    sender: str = col("Business phone number, digits; 'unknown' when no event names it")
+    started_at: datetime = col("Event time of the incident's first rate-limit error")
+    ended_at: datetime = col("Event time of its last one")
+    duration_s: float = col("ended_at - started_at in seconds")
+    events: int = col("Rate-limit errors in the incident")
+    messages: int = col("Distinct messages hit (tracking keys, or wamids where there is no key)")
+    codes: list[int] = col("The rate-limit codes seen, ascending")
+    templates: list[str] = col("The templates of the messages hit, alphabetical")
+    peak_events_per_minute: int = col("Most errors in one calendar minute (UTC) of the incident")
+    day_column: ClassVar[str | None] = "started_at"
+
+
 RAW_TABLES: dict[str, type[Table]] = {
     "accepted": Accepted,
     "template_sends": TemplateSends,
@@ -254,4 +320,7 @@ TABLES: dict[str, type[Table]] = {
     "ingest_files": IngestFiles,
     "error_codes": ErrorCodes,
     "messages": Messages,
+    "delivery_daily": DeliveryDaily,
+    "error_breakdown": ErrorBreakdown,
+    "rate_limit_incidents": RateLimitIncidents,
 }

@@ -74,6 +74,12 @@ def test_a_night_reads_the_archive_into_the_warehouse_and_the_export(
     assert summary.quarantined == counts["quarantine"] == 5
     # the generator simulated 400 messages and its rate-limit bursts
     assert messages == 400 + 4 * 2 * 2 * 6
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        newest = connection.execute(
+            "select day, sum(attempted), sum(failed) from delivery_daily group by day order by day desc limit 3"
+        ).fetchall()
+    assert [(day.day, day.messages, day.failures) for day in summary.newest_days] == newest
+    assert "newest days" in summary.render()
     export = tmp_path / "export"
     assert export.is_symlink()
     assert sorted(path.name for path in export.iterdir()) == sorted(TABLES)

@@ -2,85 +2,12 @@
 resolution, event time and message day; and the lifecycle in `messages`."""
 
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import Warehouse, archive_file
-
-SENDER = "15550100001"
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def unix(text: str) -> str:
-    return str(int(at(text).timestamp()))
-
-
-def status(
-    wamid: str, state: str, moment: str, key: str | None = None, **extra: Any
-) -> dict[str, Any]:
-    report = {
-        "id": wamid,
-        "status": state,
-        "timestamp": unix(moment),
-        "recipient_id": "905551112233",
-        **extra,
-    }
-    body: dict[str, Any] = {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "1",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "metadata": {
-                                "display_phone_number": f"+{SENDER}",
-                                "phone_number_id": "1",
-                            },
-                            "statuses": [report],
-                        },
-                    }
-                ],
-            }
-        ],
-    }
-    if key is not None:
-        body["key"] = key
-    return body
-
-
-def accepted(key: str, wamid: str) -> dict[str, Any]:
-    return {
-        "messaging_product": "whatsapp",
-        "contacts": [{"input": "905551112233", "wa_id": "905551112233"}],
-        "messages": [{"id": wamid}],
-        "key": key,
-    }
-
-
-def template_send(key: str, moment: str, name: str = "order_update") -> dict[str, Any]:
-    return {
-        "messaging_product": "whatsapp",
-        "to": "+90 555 111 2233",
-        "type": "template",
-        "template": {"name": name, "language": {"code": "en_US"}},
-        "timestamp": unix(moment),
-        "key": key,
-    }
-
-
-def envelope(
-    payload: dict[str, Any], received_at: str | int, sender: str | None = None
-) -> dict[str, Any]:
-    line: dict[str, Any] = {"received_at": received_at, "payload": payload}
-    if sender:
-        line["sender"] = sender
-    return line
+from tests.payloads import SENDER, accepted, at, envelope, status, template_send, unix
 
 
 def test_the_same_event_twice_in_two_files_with_and_without_envelope_is_one_row(

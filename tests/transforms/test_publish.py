@@ -31,10 +31,10 @@ def test_every_table_is_exported_row_for_row(exported: tuple[Path, Path], table:
     connection.execute("set TimeZone = 'UTC'")
     files = str(export / table / "**" / "*.parquet")
     day = TABLES[table].day_column
+    # a partition column lives in the folder names; hive partitioning reads it back
+    columns = ", ".join(table_columns(TABLES[table]))
     exported_rows = (
-        f"select * exclude (day) from read_parquet('{files}', hive_partitioning = true)"
-        if day
-        else f"select * from read_parquet('{files}')"
+        f"select {columns} from read_parquet('{files}', hive_partitioning = {day is not None})"
     )
     assert connection.execute(f"select count(*) from {table}").fetchall()[0][0] > 0
     for left, right in ((f"from {table}", exported_rows), (exported_rows, f"from {table}")):
