@@ -40,6 +40,9 @@ class Tuning(BaseModel):
     incident_gap_seconds: int = Field(
         300, description="Rate-limit errors of a sender this close belong to one incident"
     )
+    lock_wait_seconds: float = Field(
+        0, description="How long to wait for another run of the same warehouse to finish"
+    )
 
 
 class RunSettings(BaseSettings):

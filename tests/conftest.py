@@ -21,11 +21,33 @@ os.environ.update(
 import duckdb  # noqa: E402
 import orjson  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 from transforms.discover import local_listing  # noqa: E402
 from transforms.flatten import FileReport, IngestOptions, ingest_files  # noqa: E402
-from transforms.model import BuildSettings, build_warehouse, ingest_file_rows  # noqa: E402
-from transforms.read import local_blocks  # noqa: E402
+from transforms.model import (  # noqa: E402
+    BuildSettings,
+    build_warehouse,
+    ingest_file_rows,
+    run_landing_files,
+)
+from transforms.read import open_local  # noqa: E402
+from transforms.state import ReadPlan, merge_run, open_state  # noqa: E402
+
+# the suite runs the same examples every time (a run passes or fails by the code, not by
+# chance); `pytest --hypothesis-profile=explore` searches new ones
+settings.register_profile(
+    "suite",
+    max_examples=50,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "explore", max_examples=500, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile("suite")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 INGESTED_AT = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
@@ -84,22 +106,30 @@ def warehouse_of(
     archive: Path,
     work: Path,
     *,
-    as_of: datetime = AS_OF,
+    as_of: datetime | None = AS_OF,
     options: IngestOptions | None = None,
 ) -> Warehouse:
-    """Read `archive` through ingest and build into `work/warehouse.duckdb`."""
+    """Read `archive` through ingest, the state's merge and the build into
+    `work/warehouse.duckdb`, as one nightly run does."""
     landing, scratch = work / "landing", work / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
     files = local_listing(archive).files
     reports = ingest_files(
-        files, local_blocks, landing, scratch, "part", INGESTED_AT, options or IngestOptions()
+        files, open_local, landing, scratch, "part", INGESTED_AT, options or IngestOptions()
     )
+    state = open_state(work / "state.duckdb", threads=2, memory_limit="1GB")
+    merge_run(
+        state,
+        run_landing_files(landing),
+        ingest_file_rows(reports, "test-run", INGESTED_AT),
+        ReadPlan(read=files, unchanged=0, vanished=[]),
+        [file.uri for file in files],
+        INGESTED_AT,
+    )
+    state.close()
     database = work / "warehouse.duckdb"
     build_warehouse(
-        database,
-        landing,
-        ingest_file_rows(reports, "test-run", INGESTED_AT),
-        BuildSettings(as_of=as_of),
+        database, work / "state.duckdb", BuildSettings(run_started=INGESTED_AT, as_of=as_of)
     )
     return Warehouse(database, reports)
 

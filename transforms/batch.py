@@ -6,11 +6,19 @@ per batch, not per small file. A batch knows every line by its key (file, line n
 tallies what becomes of each line of each file.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from transforms.discover import ArchiveFile
-from transforms.read import RAW_LIMIT, Chunk, Unreadable, pieces
+from transforms.read import (
+    RAW_LIMIT,
+    Chunk,
+    HashingReader,
+    Opener,
+    Unreadable,
+    decompressed_blocks,
+    pieces,
+)
 from transforms.tables import RAW_TABLES
 from transforms.validate import Accepted, Rejected, parsed_object, verdict
 
@@ -25,6 +33,8 @@ class FileTally:
     lines: int = 0
     classified: int = 0
     blank: int = 0
+    unreadable: str | None = None
+    content_sha256: str | None = None
     rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RAW_TABLES, 0))
     quarantine: list[dict[str, object]] = field(default_factory=list)
     unclassified: list[dict[str, object]] = field(default_factory=list)
@@ -81,32 +91,6 @@ class BatchLines:
         return judged.normalized
 
 
-def _batch_input(batch: Batch, rejected: dict[LineKey, str]) -> tuple[bytes, list[LineKey]]:
-    """The batch's lines as DuckDB reads them, and their keys. The unterminated last line of a
-    file that is not JSON is judged here, so that a file cut off mid-line does not send the
-    whole batch to pydantic."""
-    parts: list[bytes] = []
-    keys: list[LineKey] = []
-    for file_index, chunk in batch.chunks:
-        nonblank, data = chunk.nonblank, chunk.data
-        if chunk.oversized:
-            rejected.update({(file_index, no): why for no, why in chunk.oversized.items()})
-            nonblank = [no for no in nonblank if no not in chunk.oversized]
-            data = joined([chunk.line(no) for no in nonblank])
-        elif chunk.unterminated:
-            last = chunk.first_line_no + len(chunk.lines) - 1
-            parsed = parsed_object(chunk.line(last), unterminated=True)
-            if isinstance(parsed, Rejected) and nonblank and nonblank[-1] == last:
-                rejected[(file_index, last)] = parsed.reason
-                nonblank = nonblank[:-1]
-                data = data[: data.rfind(b"\n") + 1]
-            else:
-                data += b"\n"
-        parts.append(data)
-        keys.extend((file_index, line_no) for line_no in nonblank)
-    return b"".join(parts), keys
-
-
 def batch_input(batch: Batch, rejected: dict[LineKey, str]) -> tuple[bytes, list[LineKey]]:
     """The batch's lines as DuckDB reads them, and their keys. The unterminated last line of a
     file that is not JSON is judged here, so that a file cut off mid-line does not send the
@@ -135,7 +119,7 @@ def batch_input(batch: Batch, rejected: dict[LineKey, str]) -> tuple[bytes, list
 
 def batches(
     files: list[ArchiveFile],
-    blocks: Callable[[ArchiveFile], Iterator[bytes]],
+    opener: Opener,
     chunk_bytes: int,
     max_line_bytes: int,
     tallies: list[FileTally],
@@ -143,19 +127,31 @@ def batches(
     """Batches of about `chunk_bytes` of lines across the files, in file and line order."""
     batch = Batch()
     for file_index, file in enumerate(files):
-        for piece in pieces(blocks(file), chunk_bytes, max_line_bytes):
-            tally = tallies[file_index]
-            tally.lines += 1 if isinstance(piece, Unreadable) else len(piece.lines)
-            if isinstance(piece, Unreadable):
-                tally.quarantine.append(
-                    {"line_no": piece.line_no, "reason": piece.reason, "raw": raw_text(piece.raw)}
-                )
-                continue
-            tally.blank += piece.blank
-            batch.chunks.append((file_index, piece))
-            batch.size += len(piece.data)
-            if batch.size >= chunk_bytes:
-                yield batch
-                batch = Batch()
+        tally = tallies[file_index]
+        try:
+            with opener(file) as stored:
+                hashing = HashingReader(stored)
+                blocks = decompressed_blocks(hashing, file.compression)
+                for piece in pieces(blocks, chunk_bytes, max_line_bytes):
+                    tally.lines += 1 if isinstance(piece, Unreadable) else len(piece.lines)
+                    if isinstance(piece, Unreadable):
+                        tally.quarantine.append(
+                            {
+                                "line_no": piece.line_no,
+                                "reason": piece.reason,
+                                "raw": raw_text(piece.raw),
+                            }
+                        )
+                        continue
+                    tally.blank += piece.blank
+                    batch.chunks.append((file_index, piece))
+                    batch.size += len(piece.data)
+                    if batch.size >= chunk_bytes:
+                        yield batch
+                        batch = Batch()
+                tally.content_sha256 = hashing.sha256_of_all()
+        except OSError as error:
+            # the storage failed, not the content: the file is left for the next run
+            tally.unreadable = f"{type(error).__name__}: {error.strerror or error}"
     if batch.chunks:
         yield batch

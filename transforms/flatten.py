@@ -35,6 +35,7 @@ from transforms.batch import (
 )
 from transforms.discover import ArchiveFile
 from transforms.events import ErrorObject, Message, Status, Template
+from transforms.read import Opener
 from transforms.schema import (
     arrow_schema,
     create_table_sql,
@@ -93,6 +94,8 @@ class FileReport(BaseModel):
     quarantined: int
     blank: int
     rows: dict[str, int]
+    unreadable: str | None = None
+    content_sha256: str | None = None
 
 
 @dataclass
@@ -251,9 +254,14 @@ def _explain_invalid(
 
 
 def _record_outcomes(
-    connection: duckdb.DuckDBPyConnection, lines: BatchLines, tallies: list[FileTally]
+    connection: duckdb.DuckDBPyConnection,
+    lines: BatchLines,
+    tallies: list[FileTally],
+    rejected: dict[LineKey, str],
 ) -> None:
-    """Count the classified lines of each file and keep the unclassified ones."""
+    """Count the classified lines of each file and keep the unclassified ones. A line without
+    rows may be no object at all (DuckDB reads `null` as a row of NULLs): pydantic judges
+    these few lines, and quarantines what is not an event."""
     classified = connection.execute(
         "select file_index, count(*) from line_outcomes where classified group by file_index"
     ).fetchall()
@@ -263,6 +271,10 @@ def _record_outcomes(
         "select file_index, line_no from line_outcomes where not classified order by all"
     ).fetchall()
     for file_index, line_no in unclassified:
+        judged = lines.verdict((file_index, line_no))
+        if isinstance(judged, Rejected):
+            rejected[(file_index, line_no)] = judged.reason
+            continue
         raw = lines.raw((file_index, line_no))
         keys = ", ".join(webhook_keys(raw)) or "none"
         tallies[file_index].unclassified.append(
@@ -291,7 +303,7 @@ def _flatten_batch(
         run_model(connection, "ingest/line_outcomes")
         run_script(connection, "ingest/keep_valid_rows")
         _flush_landing(connection, output, tallies)
-        _record_outcomes(connection, lines, tallies)
+        _record_outcomes(connection, lines, tallies, rejected)
     for (file_index, line_no), reason in sorted(rejected.items()):
         tallies[file_index].quarantine.append(
             {
@@ -327,7 +339,7 @@ def _write_line_table(rows: list[dict[str, object]], table: type, target: Path) 
 
 def ingest_files(
     files: list[ArchiveFile],
-    blocks: Callable[[ArchiveFile], Iterator[bytes]],
+    opener: Opener,
     landing_dir: Path,
     scratch_dir: Path,
     name: str,
@@ -342,7 +354,7 @@ def ingest_files(
     try:
         connection.register("batch_files", _file_context(files, ingested_at))
         output = _LandingOutput(landing_dir, name)
-        for batch in batches(files, blocks, options.chunk_bytes, options.max_line_bytes, tallies):
+        for batch in batches(files, opener, options.chunk_bytes, options.max_line_bytes, tallies):
             _flatten_batch(connection, batch, scratch, tallies, output)
     finally:
         connection.close()
@@ -371,9 +383,11 @@ def _report(file: ArchiveFile, tally: FileTally) -> FileReport:
         quarantined=len(tally.quarantine),
         blank=tally.blank,
         rows=tally.rows,
+        unreadable=tally.unreadable,
+        content_sha256=tally.content_sha256,
     )
     balance = report.classified + report.unclassified + report.quarantined + report.blank
-    if balance != report.lines:
+    if report.unreadable is None and balance != report.lines:
         raise LineAccountingError(
             f"{file.uri}: {report.lines} lines but {report.classified} classified + "
             f"{report.unclassified} unclassified + {report.quarantined} quarantined + "

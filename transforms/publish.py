@@ -65,3 +65,18 @@ def swap_in_warehouse(warehouse: Path, built: Path) -> None:
     """Replace the warehouse file by the newly built one in one rename. An analyst who holds
     the old file open keeps reading it; new connections open the new one."""
     built.replace(warehouse)
+
+
+def remove_unpublished(warehouse: Path, export: Path) -> None:
+    """Remove what a run that died left behind: a warehouse being built, and export versions
+    no link points to. Only while no run works (under the run lock)."""
+    for building in warehouse.parent.glob(f".{warehouse.name}.*.building*"):
+        building.unlink(missing_ok=True)
+    published = export.resolve() if export.is_symlink() else None
+    versions = versions_dir(export)
+    if versions.is_dir():
+        for version in versions.iterdir():
+            if version.resolve() != published:
+                shutil.rmtree(version, ignore_errors=True)
+    for link in export.parent.glob(f".{export.name}.*.link"):
+        link.unlink(missing_ok=True)

@@ -175,13 +175,17 @@ class Quarantine(Table):
 
 
 class IngestFiles(Table):
-    """One row per archive file read, with its line accounting:
-    lines = classified + unclassified + quarantined + blank."""
+    """One row per archive file read (the manifest of what the runs have read), with its line
+    accounting: lines = classified + unclassified + quarantined + blank."""
 
     uri: str = col("URI of the archive file")
     size: int = col("Size in bytes as listed")
     modified_at: datetime | None = col("Modification time as listed (UTC)")
     etag: str | None = col("Object-store etag, when the source has one")
+    content_sha256: str = col(
+        "SHA-256 of the file's stored bytes as the run read them: a file touched or copied "
+        "again with the same bytes is not read again"
+    )
     compression: str = col("none, gzip or zstd")
     arrival_day: date | None = col("Arrival day from the path (dt= or YYYY/MM/DD)")
     arrival_hour: int | None = col("Arrival hour from the path (hour= or YYYY/MM/DD/HH)")
@@ -198,6 +202,10 @@ class IngestFiles(Table):
     error_rows: int = col("Rows of errors read from the file")
     run_id: str = col("Id of the run that read the file")
     ingested_at: datetime = col("When the run read the file (UTC)")
+    vanished_at: datetime | None = col(
+        "When a run first found the file gone from the archive (its rows are kept); NULL while "
+        "it is there"
+    )
 
 
 class ErrorCodes(Table):

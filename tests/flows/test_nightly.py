@@ -3,16 +3,18 @@ accounted for; and `wa-etl run` in Prefect's ephemeral mode."""
 
 import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
+from prefect import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from flows.nightly import RunSummary, nightly_for
 from flows.sample import SampleSpec, write_sample
 from flows.settings import DEFAULT_SOURCE, RunSettings, Tuning
+from tests.flows.conftest import wa_etl_run
 from transforms.tables import TABLES
 
 AS_OF = datetime(2026, 11, 24, 2, tzinfo=UTC)
@@ -85,7 +87,9 @@ def test_a_night_reads_the_archive_into_the_warehouse_and_the_export(
     assert sorted(path.name for path in export.iterdir()) == sorted(TABLES)
     # nothing of the run's own is left behind: no half-built file, no landing rows
     assert not list(tmp_path.glob("*.building"))
-    assert list((tmp_path / ".warehouse.duckdb.state").iterdir()) == []
+    state = tmp_path / ".warehouse.duckdb.state"
+    assert sorted(path.name for path in state.iterdir()) == ["lock", "runs", "state.duckdb"]
+    assert list((state / "runs").iterdir()) == []
 
 
 def test_a_second_night_publishes_a_new_version_with_the_same_tables(
@@ -114,6 +118,33 @@ def test_a_warehouse_in_a_missing_folder_is_a_clear_error(
         state.result()
 
 
+def task_run_counts(flow_run_id: object) -> dict[str, int]:
+    """How many times each task of a flow run ran, by the Prefect server's record."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
+    return {run.task_key.split("-")[0]: run.run_count for run in runs}
+
+
+def test_a_missing_source_is_a_clear_error_without_retries(
+    prefect_server: None, tmp_path: Path
+) -> None:
+    state = nightly_for(Tuning())(
+        source=str(tmp_path / "nowhere"),
+        warehouse=tmp_path / "w.duckdb",
+        export=tmp_path / "export",
+        return_state=True,
+    )
+    with pytest.raises(
+        FileNotFoundError, match=r"source folder .*nowhere does not exist or is not a folder"
+    ):
+        state.result()
+    # an operator's mistake does not pass by waiting: the listing ran once
+    assert task_run_counts(state.state_details.flow_run_id)["discover"] == 1
+    assert not (tmp_path / "w.duckdb").exists()
+
+
 def test_an_object_store_source_is_refused_clearly(prefect_server: None, tmp_path: Path) -> None:
     state = nightly_for(Tuning())(
         source="s3://bucket/archive",
@@ -132,20 +163,7 @@ def test_wa_etl_run_works_in_ephemeral_mode_with_nothing_to_start(
     environment = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
     environment.pop("PREFECT_API_URL", None)
     done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from flows.cli import main; main()",
-            "run",
-            "--source",
-            str(archive),
-            "--warehouse",
-            str(tmp_path / "w.duckdb"),
-            "--export",
-            str(tmp_path / "export"),
-            "--as-of",
-            "2026-11-24T02:00:00Z",
-        ],
+        wa_etl_run(archive, tmp_path / "w.duckdb", tmp_path / "export", "2026-11-24T02:00:00Z"),
         capture_output=True,
         text=True,
         env=environment,

@@ -1,5 +1,7 @@
 """Batches of lines across files: keys, sizes, and the lines judged before DuckDB reads them."""
 
+import hashlib
+import io
 from datetime import UTC, datetime
 
 from transforms.batch import BatchLines, FileTally, batch_input, batches
@@ -13,6 +15,13 @@ FILES = [
 ]
 
 
+class Trickling(io.BytesIO):
+    """A stored file that gives at most 100 bytes a read, as a slow store may."""
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        return super().read(100 if size is None or size < 0 else min(size, 100))
+
+
 def test_small_files_share_a_batch_and_a_large_one_fills_several() -> None:
     contents = {
         "/archive/a.jsonl": b'{"n":1}\n\n{"n":2}\n',
@@ -21,24 +30,26 @@ def test_small_files_share_a_batch_and_a_large_one_fills_several() -> None:
     }
     tallies = [FileTally() for _ in FILES]
 
-    def blocks(file: ArchiveFile) -> list[bytes]:
-        data = contents[file.uri]
-        return [data[start : start + 100] for start in range(0, len(data), 100)]
-
-    found = list(batches(FILES, lambda file: iter(blocks(file)), 400, 1 << 20, tallies))
+    found = list(batches(FILES, lambda file: Trickling(contents[file.uri]), 400, 1 << 20, tallies))
     assert len(found) >= 3
     assert [file_index for file_index, _ in found[0].chunks][:2] == [0, 1]
     data, keys = batch_input(found[0], {})
     assert keys[:3] == [(0, 1), (0, 3), (1, 1)]
     assert data.startswith(b'{"n":1}\n\n{"n":2}\n{"n":3}\n')
     assert [(tally.lines, tally.blank) for tally in tallies] == [(3, 1), (1, 0), (200, 0)]
+    # the manifest's content hash is of the bytes read, without a second read
+    assert [tally.content_sha256 for tally in tallies] == [
+        hashlib.sha256(contents[file.uri]).hexdigest() for file in FILES
+    ]
     lines = BatchLines(found[0])
     assert lines.raw((1, 1)) == b'{"n":3}'
 
 
 def test_a_cut_off_last_line_is_judged_before_duckdb_reads_the_batch() -> None:
     tallies = [FileTally()]
-    (batch,) = batches(FILES[:1], lambda _: iter([b'{"n":1}\n{"n":']), 1 << 20, 1 << 20, tallies)
+    (batch,) = batches(
+        FILES[:1], lambda _: io.BytesIO(b'{"n":1}\n{"n":'), 1 << 20, 1 << 20, tallies
+    )
     rejected: dict[tuple[int, int], str] = {}
     data, keys = batch_input(batch, rejected)
     assert (data, keys) == (b'{"n":1}\n', [(0, 1)])

@@ -147,6 +147,20 @@ def test_every_bad_line_is_quarantined_with_its_line_and_reason(tmp_path: Path, 
     ]
 
 
+def test_a_null_line_among_valid_ones_is_quarantined(tmp_path: Path, build: Any) -> None:
+    # DuckDB reads `null` as a row of NULLs, like `{}`: only one of them is an object
+    archive = tmp_path / "archive"
+    archive_file(archive, "dt=2025-11-17/events.jsonl", [STATUS, b"null", b"{}", ACCEPTED])
+    warehouse: Warehouse = build(archive)
+    assert warehouse.rows("select line_no, reason from quarantine") == [
+        {"line_no": 2, "reason": "not a JSON object but a JSON null"}
+    ]
+    assert warehouse.rows("select line_no, reason from unclassified") == [
+        {"line_no": 3, "reason": "JSON object of no known event kind (keys: none)"}
+    ]
+    assert warehouse.value("select classified from ingest_files") == 2
+
+
 def test_long_lines_crlf_zstd_and_a_line_over_the_limit(tmp_path: Path, build: Any) -> None:
     archive = tmp_path / "archive"
     long_reply = orjson.dumps(

@@ -1,0 +1,17 @@
+-- SPEC 4 report_missing is judged at the run's as_of: the time given, else the newest event
+-- time in the warehouse that is not after the run's start. A live archive's newest event is
+-- the night's; and a rerun over the same archive judges the same.
+set variable as_of = coalesce(
+    $as_of,
+    (
+        select max(event_time)
+        from (
+            select event_time from template_sends
+            union all select event_time from accepted
+            union all select event_time from statuses
+            union all select event_time from replies
+            union all select event_time from errors
+        )
+        where event_time <= $run_started
+    )
+)

@@ -1,0 +1,184 @@
+"""What the nightly runs keep between nights: the manifest of the files read (the rows of
+`ingest_files`) and the landing rows of every file, in a DuckDB file beside the warehouse.
+
+A run reads only the files that are new or changed since the manifest, merges what it read
+into the state in one transaction, and builds the warehouse from the state. A run that dies
+before the merge leaves the state as it was; one that dies after it leaves a state the next
+run builds from, so the next run completes the work.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from pydantic import BaseModel
+
+from transforms.discover import ArchiveFile
+from transforms.schema import create_table_sql, landing_columns, table_columns
+from transforms.sql import connect, run_script, set_variables
+from transforms.tables import RAW_TABLES, IngestFiles, Quarantine, Unclassified
+
+STATE_TABLES: dict[str, dict[str, str]] = {
+    **{f"landing_{name}": landing_columns(table) for name, table in RAW_TABLES.items()},
+    "quarantine": table_columns(Quarantine),
+    "unclassified": table_columns(Unclassified),
+    "manifest": table_columns(IngestFiles),
+}
+LINE_TABLES = {"quarantine": Quarantine, "unclassified": Unclassified}
+log = logging.getLogger(__name__)
+
+
+class StatePaths(BaseModel):
+    """Where a warehouse keeps its state: a hidden folder beside it."""
+
+    folder: Path
+
+    @classmethod
+    def of(cls, warehouse: Path) -> "StatePaths":
+        return cls(folder=warehouse.parent / f".{warehouse.name}.state")
+
+    @property
+    def state(self) -> Path:
+        return self.folder / "state.duckdb"
+
+    @property
+    def lock(self) -> Path:
+        return self.folder / "lock"
+
+    @property
+    def runs(self) -> Path:
+        """Each run's landing and scratch files, removed when the run ends."""
+        return self.folder / "runs"
+
+
+class ReadPlan(BaseModel):
+    """What a run reads: the files new or changed since the manifest; and what it leaves."""
+
+    read: list[ArchiveFile]
+    unchanged: int
+    retouched: list[ArchiveFile] = []
+    vanished: list[str]
+    full_refresh: bool = False
+
+
+class _Known(BaseModel):
+    size: int
+    modified_at: datetime | None
+    etag: str | None
+    content_sha256: str
+
+
+def open_state(path: Path, *, threads: int, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """The state, created with empty tables the first time, and again, empty, when it was
+    written by a version with other tables (so that the run reads the whole archive)."""
+    connection = connect(str(path), threads=threads, memory_limit=memory_limit)
+    found = state_columns(connection)
+    if found == {name: list(columns) for name, columns in STATE_TABLES.items()}:
+        return connection
+    if found:
+        log.warning("the state was written by another version: it is rebuilt from the archive")
+    for name in found:
+        connection.execute(f'drop table "{name}"')
+    for name, columns in STATE_TABLES.items():
+        connection.execute(create_table_sql(name, columns))
+    return connection
+
+
+def state_columns(connection: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """The state's tables and their columns, in order."""
+    columns: dict[str, list[str]] = {}
+    for table, column in connection.execute(
+        "select table_name, column_name from duckdb_columns()"
+        " where not internal and schema_name = 'main' order by table_name, column_index"
+    ).fetchall():
+        columns.setdefault(table, []).append(column)
+    return columns
+
+
+def read_plan(
+    connection: duckdb.DuckDBPyConnection,
+    files: list[ArchiveFile],
+    content_sha256: Callable[[ArchiveFile], str],
+    *,
+    full_refresh: bool,
+) -> ReadPlan:
+    """The files to read: new ones, and those whose size or etag differ from the manifest, or
+    whose modification time does and whose bytes do too; every file on a full refresh."""
+    result = connection.execute("select uri, size, modified_at, etag, content_sha256 from manifest")
+    names = [column[0] for column in result.description]
+    known = {
+        row[0]: _Known(**dict(zip(names[1:], row[1:], strict=True))) for row in result.fetchall()
+    }
+    listed = {file.uri for file in files}
+    vanished = sorted(uri for uri in known if uri not in listed)
+    if full_refresh:
+        return ReadPlan(read=files, unchanged=0, vanished=[], full_refresh=True)
+    read: list[ArchiveFile] = []
+    retouched: list[ArchiveFile] = []
+    for file in files:
+        change = _change(file, known.get(file.uri), content_sha256)
+        if change == "changed":
+            read.append(file)
+        elif change == "retouched":
+            retouched.append(file)
+    return ReadPlan(
+        read=read, unchanged=len(files) - len(read), retouched=retouched, vanished=vanished
+    )
+
+
+def _change(
+    file: ArchiveFile, known: _Known | None, content_sha256: Callable[[ArchiveFile], str]
+) -> str:
+    """changed, retouched (another modification time, the same bytes) or unchanged."""
+    if known is None or known.size != file.size:
+        return "changed"
+    if file.etag is not None or known.etag is not None:
+        # an object store's etag stands for the bytes; its modification time is the upload's
+        return "unchanged" if file.etag == known.etag else "changed"
+    if known.modified_at == file.modified_at:
+        return "unchanged"
+    try:
+        same = content_sha256(file) == known.content_sha256
+    except OSError:
+        return "changed"  # the read reports what is wrong with it
+    return "retouched" if same else "changed"
+
+
+def merge_run(
+    connection: duckdb.DuckDBPyConnection,
+    landing_files: dict[str, list[str]],
+    file_reports: pa.Table,
+    plan: ReadPlan,
+    listed: list[str],
+    run_started: datetime,
+) -> None:
+    """Put what a run read into the state, in one transaction: the rows of each file read
+    (`file_reports`) replace the file's earlier rows. `landing_files` are the run's landing
+    Parquet files per table (`sql/state/merge.sql`)."""
+    connection.register("file_reports", file_reports)
+    connection.execute("begin transaction")
+    try:
+        if plan.full_refresh:
+            run_script(connection, "state/forget")
+        set_variables(
+            connection,
+            {
+                "read_uris": file_reports.column("uri").to_pylist(),
+                "listed_uris": listed,
+                "vanished_uris": plan.vanished,
+                "retouched_uris": [file.uri for file in plan.retouched],
+                "retouched_times": [file.modified_at for file in plan.retouched],
+                "run_started": run_started,
+                **{f"landing_{name}": files for name, files in landing_files.items()},
+            },
+        )
+        run_script(connection, "state/merge")
+        connection.execute("commit")
+    except BaseException:
+        connection.execute("rollback")
+        raise
+    finally:
+        connection.unregister("file_reports")
