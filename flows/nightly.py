@@ -28,7 +28,7 @@ from flows.settings import DEFAULT_EXPORT, DEFAULT_SOURCE, DEFAULT_WAREHOUSE, Tu
 from flows.summary import DayHeadline, RunSummary
 from transforms.discover import ArchiveFile, Listing, local_listing
 from transforms.flatten import FileReport, IngestOptions, ingest_files
-from transforms.model import BuildSettings, build_warehouse, ingest_file_rows, run_landing_files
+from transforms.model import BuildSettings, build_warehouse
 from transforms.publish import (
     export_tables,
     new_export_dir,
@@ -38,7 +38,15 @@ from transforms.publish import (
 )
 from transforms.read import content_sha256, open_local
 from transforms.sql import sql_text
-from transforms.state import ReadPlan, StatePaths, merge_run, open_state, read_plan
+from transforms.state import (
+    ReadPlan,
+    StatePaths,
+    ingest_file_rows,
+    merge_run,
+    open_state,
+    read_plan,
+    run_landing_files,
+)
 from transforms.tables import TABLES
 
 PROGRESS_EVERY_SECONDS = 10.0

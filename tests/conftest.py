@@ -25,14 +25,15 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 
 from transforms.discover import local_listing  # noqa: E402
 from transforms.flatten import FileReport, IngestOptions, ingest_files  # noqa: E402
-from transforms.model import (  # noqa: E402
-    BuildSettings,
-    build_warehouse,
+from transforms.model import BuildSettings, build_warehouse  # noqa: E402
+from transforms.read import open_local  # noqa: E402
+from transforms.state import (  # noqa: E402
+    ReadPlan,
     ingest_file_rows,
+    merge_run,
+    open_state,
     run_landing_files,
 )
-from transforms.read import open_local  # noqa: E402
-from transforms.state import ReadPlan, merge_run, open_state  # noqa: E402
 
 # the suite runs the same examples every time (a run passes or fails by the code, not by
 # chance); `pytest --hypothesis-profile=explore` searches new ones

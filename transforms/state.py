@@ -14,20 +14,28 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from transforms.discover import ArchiveFile
-from transforms.schema import create_table_sql, landing_columns, table_columns
+from transforms.flatten import FileReport
+from transforms.schema import arrow_schema, create_table_sql, landing_columns, table_columns
 from transforms.sql import connect, run_script, set_variables
 from transforms.tables import RAW_TABLES, IngestFiles, Quarantine, Unclassified
 
-STATE_TABLES: dict[str, dict[str, str]] = {
-    **{f"landing_{name}": landing_columns(table) for name, table in RAW_TABLES.items()},
+LANDING: dict[str, dict[str, str]] = {
+    **{name: landing_columns(table) for name, table in RAW_TABLES.items()},
     "quarantine": table_columns(Quarantine),
     "unclassified": table_columns(Unclassified),
+}
+"""What a run lands per table before the merge, and the state keeps of every file."""
+STATE_TABLES: dict[str, dict[str, str]] = {
+    **{f"landing_{name}": LANDING[name] for name in RAW_TABLES},
+    "quarantine": LANDING["quarantine"],
+    "unclassified": LANDING["unclassified"],
     "manifest": table_columns(IngestFiles),
 }
-LINE_TABLES = {"quarantine": Quarantine, "unclassified": Unclassified}
+
 log = logging.getLogger(__name__)
 
 
@@ -145,6 +153,56 @@ def _change(
     except OSError:
         return "changed"  # the read reports what is wrong with it
     return "retouched" if same else "changed"
+
+
+def landing_files(landing_dir: Path, table: str, columns: dict[str, str]) -> list[str]:
+    """The landing Parquet files of a table; an empty one is written when there are none, so
+    that every landing table can be read."""
+    files = sorted(str(path) for path in (landing_dir / table).glob("*.parquet"))
+    if files:
+        return files
+    empty = landing_dir / table / "_empty.parquet"
+    empty.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(arrow_schema(columns).empty_table(), empty)
+    return [str(empty)]
+
+
+def ingest_file_rows(reports: list[FileReport], run_id: str, ingested_at: datetime) -> pa.Table:
+    """The manifest rows of the files a run read whole."""
+    rows = [
+        {
+            "uri": report.file.uri,
+            "size": report.file.size,
+            "modified_at": report.file.modified_at,
+            "etag": report.file.etag,
+            "content_sha256": report.content_sha256,
+            "compression": report.file.compression,
+            "arrival_day": report.file.hints.arrival_day,
+            "arrival_hour": report.file.hints.arrival_hour,
+            "path_sender": report.file.hints.sender,
+            "lines": report.lines,
+            "classified": report.classified,
+            "unclassified": report.unclassified,
+            "quarantined": report.quarantined,
+            "blank": report.blank,
+            "accepted_rows": report.rows["accepted"],
+            "template_send_rows": report.rows["template_sends"],
+            "status_rows": report.rows["statuses"],
+            "reply_rows": report.rows["replies"],
+            "error_rows": report.rows["errors"],
+            "run_id": run_id,
+            "ingested_at": ingested_at,
+            "vanished_at": None,
+        }
+        for report in reports
+        if report.unreadable is None
+    ]
+    return pa.Table.from_pylist(rows, schema=arrow_schema(table_columns(IngestFiles)))
+
+
+def run_landing_files(landing_dir: Path) -> dict[str, list[str]]:
+    """A run's landing Parquet files per table (an empty file where a table has none)."""
+    return {name: landing_files(landing_dir, name, columns) for name, columns in LANDING.items()}
 
 
 def merge_run(

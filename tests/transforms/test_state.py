@@ -15,9 +15,15 @@ from tests.conftest import archive_file
 from tests.payloads import status
 from transforms.discover import ArchiveFile, local_listing
 from transforms.flatten import FileReport, IngestOptions, ingest_files
-from transforms.model import ingest_file_rows, run_landing_files
 from transforms.read import Opener, content_sha256, open_local
-from transforms.state import ReadPlan, merge_run, open_state, read_plan
+from transforms.state import (
+    ReadPlan,
+    ingest_file_rows,
+    merge_run,
+    open_state,
+    read_plan,
+    run_landing_files,
+)
 
 NOW = datetime(2026, 11, 24, 2, tzinfo=UTC)
 
