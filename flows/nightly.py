@@ -23,6 +23,7 @@ from prefect.futures import as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pydantic import BaseModel
 
+from flows.artifacts import NewestDays, newest_days, publish_artifacts
 from flows.lock import run_lock
 from flows.settings import DEFAULT_EXPORT, DEFAULT_SOURCE, DEFAULT_WAREHOUSE, Tuning
 from flows.summary import DayHeadline, RunSummary
@@ -36,7 +37,7 @@ from transforms.publish import (
     swap_in_export,
     swap_in_warehouse,
 )
-from transforms.read import content_sha256, open_local
+from transforms.read import Opener, content_sha256, open_local
 from transforms.sql import sql_text
 from transforms.state import (
     ReadPlan,
@@ -47,6 +48,7 @@ from transforms.state import (
     read_plan,
     run_landing_files,
 )
+from transforms.storage import is_s3, s3_client, s3_listing, s3_opener, upload_folder
 from transforms.tables import TABLES
 
 PROGRESS_EVERY_SECONDS = 10.0
@@ -108,25 +110,40 @@ def _may_pass(task: object, task_run: object, state: State[Any]) -> bool:
     return not isinstance(error, lasting) and not _is_disk_full(error)
 
 
+def source_opener(source: str, aws_credentials: str | None) -> Opener:
+    """How the files of the source are opened: from the local disk or from S3."""
+    return s3_opener(s3_client(aws_credentials)) if is_s3(source) else open_local
+
+
 @task(retries=2, retry_delay_seconds=10, retry_condition_fn=_may_pass, cache_policy=NO_CACHE)
-def discover(source: str) -> Listing:
-    """List the archive files under the source."""
+def discover(source: str, aws_credentials: str | None) -> Listing:
+    """List the archive files under the source: a local folder or `s3://bucket/prefix`."""
+    if is_s3(source):
+        return s3_listing(s3_client(aws_credentials), source)
     if "://" in source:
         raise ValueError(
-            f"{source.split('://')[0]}:// sources are not read yet: give a local folder"
+            f"{source.split('://')[0]}:// sources are not read: give a local folder or "
+            "s3://bucket/prefix"
         )
     return local_listing(Path(source))
 
 
 @task(cache_policy=NO_CACHE)
-def plan_reads(state: Path, listing: Listing, full_refresh: bool, tuning: Tuning) -> ReadPlan:
+def plan_reads(
+    state: Path,
+    listing: Listing,
+    full_refresh: bool,
+    source: str,
+    aws_credentials: str | None,
+    tuning: Tuning,
+) -> ReadPlan:
     """The files new or changed since the state's manifest (all on a full refresh)."""
     connection = open_state(state, threads=tuning.threads, memory_limit=tuning.memory_limit)
     try:
         return read_plan(
             connection,
             listing.files,
-            partial(content_sha256, open_local),
+            partial(content_sha256, source_opener(source, aws_credentials)),
             full_refresh=full_refresh,
         )
     finally:
@@ -136,6 +153,8 @@ def plan_reads(state: Path, listing: Listing, full_refresh: bool, tuning: Tuning
 @task(retries=2, retry_delay_seconds=10, retry_condition_fn=_may_pass, cache_policy=NO_CACHE)
 def read_and_flatten(
     files: list[ArchiveFile],
+    source: str,
+    aws_credentials: str | None,
     landing_dir: Path,
     scratch_dir: Path,
     name: str,
@@ -143,7 +162,8 @@ def read_and_flatten(
     options: IngestOptions,
 ) -> list[FileReport]:
     """Read a partition of archive files into landing rows, every line accounted for."""
-    return ingest_files(files, open_local, landing_dir, scratch_dir, name, ingested_at, options)
+    opener = source_opener(source, aws_credentials)
+    return ingest_files(files, opener, landing_dir, scratch_dir, name, ingested_at, options)
 
 
 @task(cache_policy=NO_CACHE)
@@ -174,10 +194,11 @@ def merge(
 
 
 class Built(BaseModel):
-    """What the build wrote: the rows of each table and the newest days' headline."""
+    """What the build wrote: the rows of each table and the newest days' numbers."""
 
     rows: dict[str, int]
     newest_days: list[DayHeadline]
+    newest: NewestDays
 
 
 @task(cache_policy=NO_CACHE)
@@ -192,31 +213,70 @@ def build(database: Path, state: Path, settings: BuildSettings) -> Built:
         newest = connection.execute(sql_text("reports/newest_days"), {"days": NEWEST_DAYS})
         names = [column[0] for column in newest.description]
         days = [DayHeadline(**dict(zip(names, row, strict=True))) for row in newest.fetchall()]
-    return Built(rows=rows, newest_days=days)
+        return Built(rows=rows, newest_days=days, newest=newest_days(connection, NEWEST_DAYS))
 
 
 @task(cache_policy=NO_CACHE)
-def publish(database: Path, warehouse: Path, export: Path, run_id: str, tuning: Tuning) -> None:
-    """Export every table to Parquet, then swap in the new warehouse and export."""
+def publish(
+    database: Path,
+    warehouse: Path,
+    export: str | Path,
+    aws_credentials: str | None,
+    run_folder: Path,
+    run_id: str,
+    tuning: Tuning,
+) -> None:
+    """Export every table to Parquet, then swap in the new warehouse and export. An export to
+    S3 is written in the run's folder and uploaded before the warehouse is swapped in."""
+    export_to = partial(
+        export_tables, database, threads=tuning.threads, memory_limit=tuning.memory_limit
+    )
+    if isinstance(export, str):
+        version = run_folder / "export"
+        export_to(version)
+        upload_folder(s3_client(aws_credentials), version, export)
+        swap_in_warehouse(warehouse, database)
+        return
     version = new_export_dir(export, run_id)
-    export_tables(database, version, threads=tuning.threads, memory_limit=tuning.memory_limit)
+    export_to(version)
     swap_in_warehouse(warehouse, database)
     swap_in_export(export, version)
 
 
-def _read_all(
-    files: list[ArchiveFile],
-    landing_dir: Path,
-    scratch_dir: Path,
-    ingested_at: datetime,
-    tuning: Tuning,
-) -> list[FileReport]:
+class Night(BaseModel):
+    """One run's parameters and where it keeps its files."""
+
+    source: str
+    aws_credentials: str | None
+    warehouse: Path
+    export: str | Path
+    as_of: datetime | None
+    full_refresh: bool
+    tuning: Tuning
+    run_id: str
+    started_at: datetime
+    paths: StatePaths
+
+    @property
+    def run_folder(self) -> Path:
+        return self.paths.runs / self.run_id
+
+
+def _read_all(files: list[ArchiveFile], night: Night) -> list[FileReport]:
     logger = get_run_logger()
-    options = ingest_options(tuning)
-    groups = partitions(files, tuning.partition_mb << 20)
+    landing_dir, scratch_dir = night.run_folder / "landing", night.run_folder / "scratch"
+    options = ingest_options(night.tuning)
+    groups = partitions(files, night.tuning.partition_mb << 20)
     futures = [
         read_and_flatten.submit(
-            group, landing_dir, scratch_dir, f"part-{index:05d}", ingested_at, options
+            group,
+            night.source,
+            night.aws_credentials,
+            landing_dir,
+            scratch_dir,
+            f"part-{index:05d}",
+            night.started_at,
+            options,
         )
         for index, group in enumerate(groups)
     ]
@@ -241,38 +301,29 @@ def _read_all(
     return sorted(reports, key=lambda report: report.file.uri)
 
 
-def _night(
-    source: str,
-    warehouse: Path,
-    export: Path,
-    as_of: datetime | None,
-    full_refresh: bool,
-    tuning: Tuning,
-    run_id: str,
-    started_at: datetime,
-    paths: StatePaths,
-) -> tuple[Listing, ReadPlan, list[FileReport], Built]:
-    run_folder = paths.runs / run_id
-    landing_dir, scratch_dir = run_folder / "landing", run_folder / "scratch"
-    scratch_dir.mkdir(parents=True)
+def _night(night: Night) -> tuple[Listing, ReadPlan, list[FileReport], Built]:
+    tuning, paths = night.tuning, night.paths
+    (night.run_folder / "scratch").mkdir(parents=True)
     try:
-        listing = discover(source)
-        plan = plan_reads(paths.state, listing, full_refresh, tuning)
-        reports = _read_all(plan.read, landing_dir, scratch_dir, started_at, tuning)
+        listing = discover(night.source, night.aws_credentials)
+        plan = plan_reads(
+            paths.state, listing, night.full_refresh, night.source, night.aws_credentials, tuning
+        )
+        reports = _read_all(plan.read, night)
         merge(
             paths.state,
-            landing_dir,
+            night.run_folder / "landing",
             reports,
             listing,
             plan,
-            run_id,
-            started_at,
+            night.run_id,
+            night.started_at,
             tuning,
         )
-        database = warehouse.with_name(f".{warehouse.name}.{run_id}.building")
+        database = night.warehouse.with_name(f".{night.warehouse.name}.{night.run_id}.building")
         settings = BuildSettings(
-            run_started=started_at,
-            as_of=as_of,
+            run_started=night.started_at,
+            as_of=night.as_of,
             reply_window_hours=tuning.reply_window_hours,
             report_missing_hours=tuning.report_missing_hours,
             incident_gap_seconds=tuning.incident_gap_seconds,
@@ -280,7 +331,15 @@ def _night(
             memory_limit=tuning.memory_limit,
         )
         built = build(database, paths.state, settings)
-        publish(database, warehouse, export, run_id, tuning)
+        publish(
+            database,
+            night.warehouse,
+            night.export,
+            night.aws_credentials,
+            night.run_folder,
+            night.run_id,
+            tuning,
+        )
     except BaseException as error:
         if _is_disk_full(error):
             raise DiskFullError(
@@ -290,7 +349,7 @@ def _night(
             ) from error
         raise
     finally:
-        shutil.rmtree(run_folder, ignore_errors=True)
+        shutil.rmtree(night.run_folder, ignore_errors=True)
     return listing, plan, reports, built
 
 
@@ -298,31 +357,43 @@ def _night(
 def nightly(
     source: str = DEFAULT_SOURCE,
     warehouse: Path = DEFAULT_WAREHOUSE,
-    export: Path = DEFAULT_EXPORT,
+    export: str | Path = DEFAULT_EXPORT,
     as_of: datetime | None = None,
     full_refresh: bool = False,
+    aws_credentials: str | None = None,
     tuning: Tuning | None = None,
 ) -> RunSummary:
-    """Read the new and changed files of the webhook archive at `source` into the DuckDB
-    `warehouse` and the Parquet `export`."""
+    """Read the new and changed files of the webhook archive at `source` (a folder or
+    `s3://bucket/prefix`) into the DuckDB `warehouse` and the Parquet `export` (a folder or
+    `s3://bucket/prefix`). `aws_credentials` names a Prefect AwsCredentials block for S3
+    (default: the standard AWS settings)."""
     tuning = tuning or Tuning()
     started_at = datetime.now(UTC)
     started = time.monotonic()
-    run_id = new_run_id(started_at)
-    warehouse, export = warehouse.absolute(), export.absolute()
+    warehouse = warehouse.absolute()
+    export = str(export) if is_s3(str(export)) else Path(export).absolute()
     if not warehouse.parent.is_dir():
         raise FileNotFoundError(f"the warehouse's folder {warehouse.parent} does not exist")
-    paths = StatePaths.of(warehouse)
-    with run_lock(paths.lock, tuning.lock_wait_seconds):
+    night = Night(
+        source=source,
+        aws_credentials=aws_credentials,
+        warehouse=warehouse,
+        export=export,
+        as_of=as_of,
+        full_refresh=full_refresh,
+        tuning=tuning,
+        run_id=new_run_id(started_at),
+        started_at=started_at,
+        paths=StatePaths.of(warehouse),
+    )
+    with run_lock(night.paths.lock, tuning.lock_wait_seconds):
         # a run killed earlier may have left its files: nothing else runs now
-        shutil.rmtree(paths.runs, ignore_errors=True)
-        remove_unpublished(warehouse, export)
-        listing, plan, reports, built = _night(
-            source, warehouse, export, as_of, full_refresh, tuning, run_id, started_at, paths
-        )
+        shutil.rmtree(night.paths.runs, ignore_errors=True)
+        remove_unpublished(warehouse, export if isinstance(export, Path) else None)
+        listing, plan, reports, built = _night(night)
     readable = [report for report in reports if report.unreadable is None]
     summary = RunSummary(
-        run_id=run_id,
+        run_id=night.run_id,
         files=len(readable),
         unchanged_files=plan.unchanged,
         retouched_files=len(plan.retouched),
@@ -343,6 +414,7 @@ def nightly(
         warehouse=str(warehouse),
         export=str(export),
     )
+    publish_artifacts(summary, reports, built.newest)
     get_run_logger().info(
         "read %d files (%d unchanged), %s lines (%d quarantined) into %s in %.1f s",
         summary.files,

@@ -52,9 +52,16 @@ class RunSettings(BaseSettings):
 
     source: str = Field(DEFAULT_SOURCE, description="Archive folder (or s3://bucket/prefix)")
     warehouse: Path = Field(DEFAULT_WAREHOUSE, description="DuckDB file to write")
-    export: Path = Field(DEFAULT_EXPORT, description="Folder of the Parquet export")
+    export: str = Field(
+        str(DEFAULT_EXPORT), description="Folder of the Parquet export (or s3://bucket/prefix)"
+    )
     as_of: datetime | None = Field(
         None, description="Time report_missing is judged at (default: when the run starts)"
     )
     full_refresh: bool = Field(False, description="Rebuild everything from the archive")
+    aws_credentials: str | None = Field(
+        None,
+        description="Prefect AwsCredentials block for s3:// sources and exports "
+        "(default: the standard AWS settings, AWS_* variables or ~/.aws)",
+    )
     tuning: Tuning = Tuning()

@@ -4,6 +4,7 @@ imported), and helpers that run an archive through the real pipeline into a Duck
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,8 @@ import orjson  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+from tests.servers import S3Server  # noqa: E402
+from tests.servers import s3_server as start_s3_server  # noqa: E402
 from transforms.discover import local_listing  # noqa: E402
 from transforms.flatten import FileReport, IngestOptions, ingest_files  # noqa: E402
 from transforms.model import BuildSettings, build_warehouse  # noqa: E402
@@ -34,6 +37,7 @@ from transforms.state import (  # noqa: E402
     open_state,
     run_landing_files,
 )
+from transforms.storage import s3_client  # noqa: E402
 
 # the suite runs the same examples every time (a run passes or fails by the code, not by
 # chance); `pytest --hypothesis-profile=explore` searches new ones
@@ -148,3 +152,47 @@ def build(tmp_path: Path) -> Iterator[Any]:
     yield _build
     for warehouse in opened:
         warehouse.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3 API server on a free loopback port, for the whole session."""
+    with start_s3_server(tmp_path_factory.mktemp("s3") / "moto.log") as started:
+        yield started
+
+
+@pytest.fixture
+def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator["S3Bucket"]:
+    """A new, empty bucket on the S3 server, reached through the standard AWS settings (set in
+    this process's environment for the test)."""
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    client = s3_client()
+    bucket = f"wa-etl-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    yield S3Bucket(client, bucket, s3_server)
+
+
+class S3Bucket:
+    """A bucket of the test's S3 server and a client of it."""
+
+    def __init__(self, client: Any, name: str, server: S3Server) -> None:
+        self.client = client
+        self.name = name
+        self.server = server
+
+    def upload(self, folder: Path, prefix: str) -> dict[str, str]:
+        """Every file below `folder` to `prefix/<relative path>`: local path -> URL."""
+        uploaded = {}
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                key = f"{prefix}/{path.relative_to(folder).as_posix()}"
+                self.client.upload_file(str(path), self.name, key)
+                uploaded[str(path)] = f"s3://{self.name}/{key}"
+        return uploaded
+
+    def keys(self, prefix: str = "") -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.name, Prefix=prefix
+        )
+        return sorted(entry["Key"] for page in pages for entry in page.get("Contents", []))

@@ -67,11 +67,13 @@ def swap_in_warehouse(warehouse: Path, built: Path) -> None:
     built.replace(warehouse)
 
 
-def remove_unpublished(warehouse: Path, export: Path) -> None:
+def remove_unpublished(warehouse: Path, export: Path | None) -> None:
     """Remove what a run that died left behind: a warehouse being built, and export versions
-    no link points to. Only while no run works (under the run lock)."""
+    no link points to (of a local `export`). Only while no run works (under the run lock)."""
     for building in warehouse.parent.glob(f".{warehouse.name}.*.building*"):
         building.unlink(missing_ok=True)
+    if export is None:
+        return
     published = export.resolve() if export.is_symlink() else None
     versions = versions_dir(export)
     if versions.is_dir():

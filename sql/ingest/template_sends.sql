@@ -33,7 +33,15 @@ flat as (
         message_type,
         coalesce(content, template.content) as content,
         json_strip_nulls(to_json(template.components)) as components,
-        md5(to_json(unwrapped)) as event_hash
+        -- the event's own fields, not where it sits in the batch (its ordinal)
+        md5(to_json({
+            'template': template,
+            'to': recipient_number,
+            'type': message_type,
+            'content': content,
+            'recipient_type': recipient_type,
+            'messaging_product': messaging_product
+        })) as event_hash
     from unwrapped
     where template is not null
 ),

@@ -1,6 +1,7 @@
 """The nightly flow end to end: archive in, warehouse and Parquet export out, every line
 accounted for; and `wa-etl run` in Prefect's ephemeral mode."""
 
+import json
 import os
 import subprocess
 from datetime import UTC, datetime
@@ -92,6 +93,57 @@ def test_a_night_reads_the_archive_into_the_warehouse_and_the_export(
     assert list((state / "runs").iterdir()) == []
 
 
+def test_a_night_leaves_its_files_and_headline_as_artifacts(
+    prefect_server: None, archive: Path, tmp_path: Path
+) -> None:
+    state = nightly_for(Tuning())(
+        source=str(archive),
+        warehouse=tmp_path / "warehouse.duckdb",
+        export=tmp_path / "export",
+        as_of=AS_OF,
+        return_state=True,
+    )
+    summary = state.result()
+    with get_client(sync_client=True) as client:
+        artifacts = {
+            artifact.key: artifact
+            for artifact in client.read_artifacts(
+                flow_run_filter=FlowRunFilter(
+                    id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
+                )
+            )
+        }
+    files = json.loads(artifacts["nightly-files"].data)
+    assert len(files) == summary.files
+    assert sum(row["lines"] for row in files) == summary.lines
+    assert sum(row["quarantined"] for row in files) == summary.quarantined == 5
+    for table in ("accepted", "template_sends", "statuses", "replies", "errors"):
+        assert sum(row[table] for row in files) >= summary.rows[table]
+    page = artifacts["nightly-summary"].data
+    assert page.startswith(f"# Nightly run {summary.run_id}")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as connection:
+        ((day, sender, template, attempted, delivered, failed, rate),) = connection.execute(
+            "select day, sender, template, attempted, delivered, failed, delivered / sent "
+            "from delivery_daily order by day desc, attempted desc, sender, template limit 1"
+        ).fetchall()
+        ((code, events),) = connection.execute(
+            "select code, sum(events) from error_breakdown where day >= "
+            "(select min(day) from (select distinct day from delivery_daily order by day desc limit 3)) "
+            "group by code order by sum(events) desc, code limit 1"
+        ).fetchall()
+        incidents = connection.execute(
+            "select incident_id from rate_limit_incidents where started_at::date >= "
+            "(select min(day) from (select distinct day from delivery_daily order by day desc limit 3))"
+        ).fetchall()
+    busiest = f"| {day} | {sender} | {template} | {attempted} | {delivered} | {failed} | {rate:.1%} |"
+    assert busiest in page
+    assert f"| {code} |" in page.split("## Top error codes")[1].splitlines()[4]
+    assert f"| {events} |" in page.split("## Top error codes")[1].splitlines()[4]
+    assert len(incidents) > 0
+    for (incident_id,) in incidents[:20]:
+        assert f"| {incident_id} |" in page
+
+
 def test_a_second_night_publishes_a_new_version_with_the_same_tables(
     prefect_server: None, archive: Path, tmp_path: Path
 ) -> None:
@@ -145,14 +197,14 @@ def test_a_missing_source_is_a_clear_error_without_retries(
     assert not (tmp_path / "w.duckdb").exists()
 
 
-def test_an_object_store_source_is_refused_clearly(prefect_server: None, tmp_path: Path) -> None:
+def test_a_store_other_than_s3_is_refused_clearly(prefect_server: None, tmp_path: Path) -> None:
     state = nightly_for(Tuning())(
-        source="s3://bucket/archive",
+        source="gs://bucket/archive",
         warehouse=tmp_path / "w.duckdb",
         export=tmp_path / "export",
         return_state=True,
     )
-    with pytest.raises(ValueError, match="s3:// sources are not read yet"):
+    with pytest.raises(ValueError, match="gs:// sources are not read: give a local folder or s3"):
         state.result()
     assert not (tmp_path / "w.duckdb").exists()
 

@@ -7,7 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import Warehouse, archive_file
-from tests.payloads import SENDER, accepted, at, envelope, status, template_send, unix
+from tests.payloads import (
+    SENDER,
+    accepted,
+    api_error,
+    at,
+    envelope,
+    reply,
+    status,
+    template_send,
+    unix,
+)
 
 
 def test_the_same_event_twice_in_two_files_with_and_without_envelope_is_one_row(
@@ -37,6 +47,25 @@ def test_the_same_event_twice_in_two_files_with_and_without_envelope_is_one_row(
     assert (row["event_time"], row["event_time_source"]) == (at("2026-11-17 09:30:00"), "envelope")
     assert row["source_file"].endswith("second.jsonl")
     assert sum(report.rows["accepted"] for report in warehouse.reports) == 3
+
+
+def test_copies_of_an_event_on_other_lines_of_one_file_are_one_row(
+    tmp_path: Path, build: Any
+) -> None:
+    archive = tmp_path / "archive"
+    events = [
+        template_send("whatsapp-k1", "2026-11-17 10:00:00"),
+        accepted("whatsapp-k1", "wamid.A"),
+        status("wamid.A", "sent", "2026-11-17 10:00:05", key="whatsapp-k1"),
+        api_error("whatsapp-k2", 131056),
+        reply("wamid.R", "2026-11-17 10:05:00", context="wamid.A"),
+    ]
+    # each copy sits on another line, so in another place of the batch DuckDB reads
+    archive_file(archive, "dt=2026-11-17/hour=10/a.jsonl", [*events, "", *events, *events])
+    warehouse: Warehouse = build(archive)
+    for table in ("template_sends", "accepted", "statuses", "errors", "replies"):
+        assert warehouse.value(f"select count(*) from {table}") == 1, table
+    assert warehouse.value("select line_no from template_sends") == 1
 
 
 def test_statuses_are_unique_on_wamid_status_and_timestamp(tmp_path: Path, build: Any) -> None:

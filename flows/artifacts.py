@@ -1,0 +1,116 @@
+"""What a night leaves in the Prefect UI: a table of the files read (lines, rows per table,
+quarantined lines) and a Markdown page of the newest days' headline metrics, so an operator
+sees the night at a glance."""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from pydantic import BaseModel
+
+from flows.summary import RunSummary
+from transforms.flatten import FileReport
+from transforms.sql import sql_text
+
+REPORT_ROWS = 20
+
+
+class NewestDays(BaseModel):
+    """The newest message days' delivery per sender and template, incidents, top errors."""
+
+    delivery: list[dict[str, Any]]
+    incidents: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+
+
+def _report(connection: duckdb.DuckDBPyConnection, name: str, days: int) -> list[dict[str, Any]]:
+    result = connection.execute(sql_text(f"reports/{name}"), {"days": days, "limit": REPORT_ROWS})
+    names = [column[0] for column in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def newest_days(connection: duckdb.DuckDBPyConnection, days: int) -> NewestDays:
+    return NewestDays(
+        delivery=_report(connection, "newest_delivery", days),
+        incidents=_report(connection, "newest_incidents", days),
+        errors=_report(connection, "newest_errors", days),
+    )
+
+
+def file_rows(reports: Sequence[FileReport]) -> list[dict[str, Any]]:
+    """One row per file read: its lines and what became of them, and its rows per table."""
+    return [
+        {
+            "file": report.file.uri,
+            "lines": report.lines,
+            "classified": report.classified,
+            "unclassified": report.unclassified,
+            "quarantined": report.quarantined,
+            "blank": report.blank,
+            **report.rows,
+            "unreadable": report.unreadable or "",
+        }
+        for report in reports
+    ]
+
+
+def _cell(name: str, value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1%}" if name.endswith("_rate") else f"{value:,.1f}"
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M:%S}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).replace("|", "\\|")
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "_none_"
+    names = list(rows[0])
+    lines = [
+        "| " + " | ".join(names) + " |",
+        "|" + "---|" * len(names),
+        *("| " + " | ".join(_cell(name, row[name]) for name in names) + " |" for row in rows),
+    ]
+    return "\n".join(lines)
+
+
+def night_markdown(summary: RunSummary, newest: NewestDays) -> str:
+    """The night at a glance: what was read, and the newest days' metrics."""
+    return "\n\n".join(
+        [
+            f"# Nightly run {summary.run_id}",
+            f"Read {summary.files:,} files ({summary.unchanged_files:,} unchanged), "
+            f"{summary.lines:,} lines: {summary.quarantined:,} quarantined, "
+            f"{summary.unclassified:,} unclassified, in {summary.duration_s:.1f} s.",
+            "## Newest days",
+            markdown_table([day.model_dump() for day in summary.newest_days]),
+            f"## Delivery per sender and template (top {REPORT_ROWS})",
+            markdown_table(newest.delivery),
+            "## Rate-limit incidents",
+            markdown_table(newest.incidents),
+            "## Top error codes",
+            markdown_table(newest.errors),
+        ]
+    )
+
+
+def publish_artifacts(
+    summary: RunSummary, reports: Sequence[FileReport], newest: NewestDays
+) -> None:
+    """The night's artifacts on the flow run (keys `nightly-files` and `nightly-summary`)."""
+    create_table_artifact(
+        key="nightly-files",
+        table=file_rows(reports),
+        description=f"Files read by run {summary.run_id}: lines, rows per table, quarantined",
+    )
+    create_markdown_artifact(
+        key="nightly-summary",
+        markdown=night_markdown(summary, newest),
+        description=f"Headline metrics of the newest days after run {summary.run_id}",
+    )
