@@ -135,7 +135,9 @@ def test_a_night_leaves_its_files_and_headline_as_artifacts(
             "select incident_id from rate_limit_incidents where started_at::date >= "
             "(select min(day) from (select distinct day from delivery_daily order by day desc limit 3))"
         ).fetchall()
-    busiest = f"| {day} | {sender} | {template} | {attempted} | {delivered} | {failed} | {rate:.1%} |"
+    busiest = (
+        f"| {day} | {sender} | {template} | {attempted} | {delivered} | {failed} | {rate:.1%} |"
+    )
     assert busiest in page
     assert f"| {code} |" in page.split("## Top error codes")[1].splitlines()[4]
     assert f"| {events} |" in page.split("## Top error codes")[1].splitlines()[4]
