@@ -30,6 +30,7 @@ from flows.summary import DayHeadline, RunSummary
 from transforms.discover import ArchiveFile, Listing, local_listing
 from transforms.flatten import FileReport, IngestOptions, ingest_files
 from transforms.model import BuildSettings, build_warehouse
+from transforms.personal import PiiMode, key_id, required_key
 from transforms.publish import (
     export_tables,
     new_export_dir,
@@ -72,12 +73,13 @@ def new_run_id(started: datetime) -> str:
     return f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-def ingest_options(tuning: Tuning) -> IngestOptions:
+def ingest_options(tuning: Tuning, pii: PiiMode) -> IngestOptions:
     return IngestOptions(
         chunk_bytes=tuning.chunk_mb << 20,
         max_line_bytes=tuning.max_line_mb << 20,
         threads=1,
         memory_limit=tuning.memory_limit,
+        pii=pii,
     )
 
 
@@ -135,9 +137,11 @@ def plan_reads(
     full_refresh: bool,
     source: str,
     aws_credentials: str | None,
+    pii: str,
     tuning: Tuning,
 ) -> ReadPlan:
-    """The files new or changed since the state's manifest (all on a full refresh)."""
+    """The files new or changed since the state's manifest (all on a full refresh, or when
+    the personal-data setting `pii` changed)."""
     connection = open_state(state, threads=tuning.threads, memory_limit=tuning.memory_limit)
     try:
         return read_plan(
@@ -145,6 +149,7 @@ def plan_reads(
             listing.files,
             partial(content_sha256, source_opener(source, aws_credentials)),
             full_refresh=full_refresh,
+            pii=pii,
         )
     finally:
         connection.close()
@@ -160,10 +165,13 @@ def read_and_flatten(
     name: str,
     ingested_at: datetime,
     options: IngestOptions,
+    pii_key_secret: str | None,
 ) -> list[FileReport]:
-    """Read a partition of archive files into landing rows, every line accounted for."""
+    """Read a partition of archive files into landing rows, every line accounted for. The
+    personal-data key is looked up here, so that it never passes as a parameter."""
     opener = source_opener(source, aws_credentials)
-    return ingest_files(files, opener, landing_dir, scratch_dir, name, ingested_at, options)
+    key = required_key(options.pii, pii_key_secret)
+    return ingest_files(files, opener, landing_dir, scratch_dir, name, ingested_at, options, key)
 
 
 @task(cache_policy=NO_CACHE)
@@ -175,6 +183,7 @@ def merge(
     plan: ReadPlan,
     run_id: str,
     started_at: datetime,
+    pii: str,
     tuning: Tuning,
 ) -> None:
     """Put the files read into the state, in one transaction."""
@@ -187,6 +196,7 @@ def merge(
             plan,
             [file.uri for file in listing.files],
             started_at,
+            pii,
         )
         connection.execute("checkpoint")
     finally:
@@ -248,6 +258,9 @@ class Night(BaseModel):
 
     source: str
     aws_credentials: str | None
+    pii: PiiMode
+    pii_key_secret: str | None
+    pii_key_id: str
     warehouse: Path
     export: str | Path
     as_of: datetime | None
@@ -265,7 +278,7 @@ class Night(BaseModel):
 def _read_all(files: list[ArchiveFile], night: Night) -> list[FileReport]:
     logger = get_run_logger()
     landing_dir, scratch_dir = night.run_folder / "landing", night.run_folder / "scratch"
-    options = ingest_options(night.tuning)
+    options = ingest_options(night.tuning, night.pii)
     groups = partitions(files, night.tuning.partition_mb << 20)
     futures = [
         read_and_flatten.submit(
@@ -277,6 +290,7 @@ def _read_all(files: list[ArchiveFile], night: Night) -> list[FileReport]:
             f"part-{index:05d}",
             night.started_at,
             options,
+            night.pii_key_secret,
         )
         for index, group in enumerate(groups)
     ]
@@ -307,7 +321,13 @@ def _night(night: Night) -> tuple[Listing, ReadPlan, list[FileReport], Built]:
     try:
         listing = discover(night.source, night.aws_credentials)
         plan = plan_reads(
-            paths.state, listing, night.full_refresh, night.source, night.aws_credentials, tuning
+            paths.state,
+            listing,
+            night.full_refresh,
+            night.source,
+            night.aws_credentials,
+            night.pii_key_id,
+            tuning,
         )
         reports = _read_all(plan.read, night)
         merge(
@@ -318,6 +338,7 @@ def _night(night: Night) -> tuple[Listing, ReadPlan, list[FileReport], Built]:
             plan,
             night.run_id,
             night.started_at,
+            night.pii_key_id,
             tuning,
         )
         database = night.warehouse.with_name(f".{night.warehouse.name}.{night.run_id}.building")
@@ -361,12 +382,15 @@ def nightly(
     as_of: datetime | None = None,
     full_refresh: bool = False,
     aws_credentials: str | None = None,
+    pii: PiiMode = "keep",
+    pii_key_secret: str | None = None,
     tuning: Tuning | None = None,
 ) -> RunSummary:
     """Read the new and changed files of the webhook archive at `source` (a folder or
     `s3://bucket/prefix`) into the DuckDB `warehouse` and the Parquet `export` (a folder or
     `s3://bucket/prefix`). `aws_credentials` names a Prefect AwsCredentials block for S3
-    (default: the standard AWS settings)."""
+    (default: the standard AWS settings). `pii` keeps, hashes or drops personal data, hashing
+    with the key of the Prefect Secret block `pii_key_secret`, else `WA_ETL_PII_KEY`."""
     tuning = tuning or Tuning()
     started_at = datetime.now(UTC)
     started = time.monotonic()
@@ -377,6 +401,9 @@ def nightly(
     night = Night(
         source=source,
         aws_credentials=aws_credentials,
+        pii=pii,
+        pii_key_secret=pii_key_secret,
+        pii_key_id=key_id(pii, required_key(pii, pii_key_secret)),
         warehouse=warehouse,
         export=export,
         as_of=as_of,

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from transforms.personal import PiiMode
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_SOURCE = str(DATA_DIR / "sample")
@@ -63,5 +65,15 @@ class RunSettings(BaseSettings):
         None,
         description="Prefect AwsCredentials block for s3:// sources and exports "
         "(default: the standard AWS settings, AWS_* variables or ~/.aws)",
+    )
+    pii: PiiMode = Field(
+        "keep",
+        description="Recipients' phone numbers and message texts: keep, hash (HMAC-SHA256 "
+        "of numbers, texts dropped) or drop",
+    )
+    pii_key_secret: str | None = Field(
+        None,
+        description="Prefect Secret block holding the key of pii=hash "
+        "(default: the WA_ETL_PII_KEY environment variable)",
     )
     tuning: Tuning = Tuning()

@@ -113,6 +113,7 @@ def warehouse_of(
     *,
     as_of: datetime | None = AS_OF,
     options: IngestOptions | None = None,
+    key: bytes | None = None,
 ) -> Warehouse:
     """Read `archive` through ingest, the state's merge and the build into
     `work/warehouse.duckdb`, as one nightly run does."""
@@ -120,7 +121,7 @@ def warehouse_of(
     scratch.mkdir(parents=True, exist_ok=True)
     files = local_listing(archive).files
     reports = ingest_files(
-        files, open_local, landing, scratch, "part", INGESTED_AT, options or IngestOptions()
+        files, open_local, landing, scratch, "part", INGESTED_AT, options or IngestOptions(), key
     )
     state = open_state(work / "state.duckdb", threads=2, memory_limit="1GB")
     merge_run(

@@ -35,6 +35,7 @@ from transforms.batch import (
 )
 from transforms.discover import ArchiveFile
 from transforms.events import ErrorObject, Message, Status, Template
+from transforms.personal import PiiMode, masking_statements, set_key
 from transforms.read import Opener
 from transforms.schema import (
     arrow_schema,
@@ -81,6 +82,7 @@ class IngestOptions(BaseModel):
     max_line_bytes: int = 256 << 20
     threads: int = 1
     memory_limit: str = "2GB"
+    pii: PiiMode = "keep"
 
 
 class FileReport(BaseModel):
@@ -100,10 +102,12 @@ class FileReport(BaseModel):
 
 @dataclass
 class _LandingOutput:
-    """Where a task writes its landing Parquet files: `<dir>/<table>/<name>-<batch>.parquet`."""
+    """Where a task writes its landing Parquet files, `<dir>/<table>/<name>-<batch>.parquet`,
+    and the statements that mask personal data first."""
 
     landing_dir: Path
     name: str
+    masks: list[str]
     batches: int = 0
 
     def file(self, table: str) -> Path:
@@ -121,11 +125,13 @@ def _pass_columns(name: str) -> dict[str, str]:
     return line_read_columns(declared_reads(name))
 
 
-def ingest_connection(options: IngestOptions) -> duckdb.DuckDBPyConnection:
+def ingest_connection(options: IngestOptions, key: bytes | None) -> duckdb.DuckDBPyConnection:
     connection = connect(threads=options.threads, memory_limit=options.memory_limit)
     for statement in validation_macros(ELEMENT_MODELS, LINE_SCALARS):
         connection.execute(statement)
     run_script(connection, "ingest/macros")
+    run_script(connection, "ingest/personal")
+    set_key(connection, options.pii, key)
     for table in RAW_TABLES:
         landing = create_table_sql(f"landing_{table}", landing_columns(RAW_TABLES[table]))
         connection.execute(landing.replace("create table", "create temp table", 1))
@@ -318,7 +324,10 @@ def _flush_landing(
     connection: duckdb.DuckDBPyConnection, output: _LandingOutput, tallies: list[FileTally]
 ) -> None:
     """Write the landing rows of a batch to Parquet, one file per table, and count them per
-    file; the temp tables are emptied, so memory does not grow with the files read."""
+    file; the temp tables are emptied, so memory does not grow with the files read. Personal
+    data is masked before anything is written."""
+    for statement in output.masks:
+        connection.execute(statement)
     written = set()
     for table, file_index, rows in connection.execute(sql_text("ingest/batch_rows")).fetchall():
         tallies[file_index].rows[table] += rows
@@ -345,27 +354,30 @@ def ingest_files(
     name: str,
     ingested_at: datetime,
     options: IngestOptions,
+    key: bytes | None = None,
 ) -> list[FileReport]:
     """Read archive files into landing Parquet files named `name` and account for every line
-    of every file."""
+    of every file; personal data is masked by `options.pii` with the `key`."""
     scratch = scratch_dir / f"{name}.jsonl"
     tallies = [FileTally() for _ in files]
-    connection = ingest_connection(options)
+    connection = ingest_connection(options, key)
     try:
         connection.register("batch_files", _file_context(files, ingested_at))
-        output = _LandingOutput(landing_dir, name)
+        output = _LandingOutput(landing_dir, name, masking_statements(options.pii))
         for batch in batches(files, opener, options.chunk_bytes, options.max_line_bytes, tallies):
             _flatten_batch(connection, batch, scratch, tallies, output)
     finally:
         connection.close()
         scratch.unlink(missing_ok=True)
+    # a line that is no event cannot be masked field by field: its text is withheld
+    withheld = {} if options.pii == "keep" else {"raw": None}
     quarantine = [
-        {**row, "source_file": file.uri, "ingested_at": ingested_at}
+        {**row, "source_file": file.uri, "ingested_at": ingested_at, **withheld}
         for file, tally in zip(files, tallies, strict=True)
         for row in tally.quarantine
     ]
     unclassified = [
-        {**row, "source_file": file.uri, "ingested_at": ingested_at}
+        {**row, "source_file": file.uri, "ingested_at": ingested_at, **withheld}
         for file, tally in zip(files, tallies, strict=True)
         for row in tally.unclassified
     ]

@@ -34,6 +34,7 @@ STATE_TABLES: dict[str, dict[str, str]] = {
     "quarantine": LANDING["quarantine"],
     "unclassified": LANDING["unclassified"],
     "manifest": table_columns(IngestFiles),
+    "settings": {"pii": "VARCHAR"},
 }
 
 log = logging.getLogger(__name__)
@@ -112,9 +113,18 @@ def read_plan(
     content_sha256: Callable[[ArchiveFile], str],
     *,
     full_refresh: bool,
+    pii: str = "keep",
 ) -> ReadPlan:
     """The files to read: new ones, and those whose size or etag differ from the manifest, or
-    whose modification time does and whose bytes do too; every file on a full refresh."""
+    whose modification time does and whose bytes do too; every file on a full refresh, and
+    when the state was read under another personal-data setting `pii` (`key_id`)."""
+    read_under = [value for (value,) in connection.execute("select pii from settings").fetchall()]
+    if read_under and read_under != [pii] and not full_refresh:
+        log.warning(
+            "the personal-data setting (pii) or its key changed since the state was read: "
+            "the whole archive is read again"
+        )
+        full_refresh = True
     result = connection.execute("select uri, size, modified_at, etag, content_sha256 from manifest")
     names = [column[0] for column in result.description]
     known = {
@@ -212,6 +222,7 @@ def merge_run(
     plan: ReadPlan,
     listed: list[str],
     run_started: datetime,
+    pii: str = "keep",
 ) -> None:
     """Put what a run read into the state, in one transaction: the rows of each file read
     (`file_reports`) replace the file's earlier rows. `landing_files` are the run's landing
@@ -230,6 +241,7 @@ def merge_run(
                 "retouched_uris": [file.uri for file in plan.retouched],
                 "retouched_times": [file.modified_at for file in plan.retouched],
                 "run_started": run_started,
+                "pii": pii,
                 **{f"landing_{name}": files for name, files in landing_files.items()},
             },
         )

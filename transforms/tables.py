@@ -15,6 +15,13 @@ def col(description: str) -> Any:
     return Field(default=None, description=description)
 
 
+def personal_col(description: str, kind: str) -> Any:
+    """A column of personal data (`transforms.personal`): a customer's phone number
+    (`number`, kept, hashed or dropped), a text a customer wrote or was sent (`text`, kept or
+    dropped), or an identity digest that may hold either (`digest`, kept or keyed-hashed)."""
+    return Field(default=None, description=description, json_schema_extra={"personal": kind})
+
+
 def built_col(description: str) -> Any:
     """A column the build derives from other tables; landing rows do not have it."""
     return Field(default=None, description=description, json_schema_extra={"built": True})
@@ -45,7 +52,9 @@ class Accepted(Provenance):
     message_id: str = col("WhatsApp message id (wamid) assigned to the message")
     message_status: str | None = col("messages[].message_status when given (e.g. accepted)")
     sender: str | None = col("Business phone number, digits only (SPEC 3 sender resolution)")
-    recipient: str | None = col("Customer's WhatsApp id (contacts[].wa_id, else input), digits")
+    recipient: str | None = personal_col(
+        "Customer's WhatsApp id (contacts[].wa_id, else input), digits", "number"
+    )
 
 
 class TemplateSends(Provenance):
@@ -53,14 +62,20 @@ class TemplateSends(Provenance):
 
     key: str | None = col("Insider One tracking key of the message")
     sender: str | None = col("Business phone number, digits only")
-    recipient: str | None = col("Customer phone number the template was sent to (`to`), digits")
+    recipient: str | None = personal_col(
+        "Customer phone number the template was sent to (`to`), digits", "number"
+    )
     template: str = col("Template name (template.name)")
     language: str | None = col("Template language code (template.language.code)")
     language_policy: str | None = col("Template language policy (template.language.policy)")
     namespace: str | None = col("Template namespace, when given")
     message_type: str | None = col("Message type sent to Meta (`type`, normally template)")
-    content: str | None = col("Rendered text of the template (`content`, top level or in template)")
-    components: str | None = col("Template components with their parameters, as JSON")
+    content: str | None = personal_col(
+        "Rendered text of the template (`content`, top level or in template)", "text"
+    )
+    components: str | None = personal_col(
+        "Template components with their parameters, as JSON", "text"
+    )
 
 
 class Statuses(Provenance):
@@ -75,7 +90,7 @@ class Statuses(Provenance):
     status: str = col("sent, delivered, read, failed, played, deleted, warning, or as received")
     sender: str | None = col("Business phone number, digits only")
     phone_number_id: str | None = col("Business phone number id (metadata.phone_number_id)")
-    recipient: str | None = col("Customer's WhatsApp id (recipient_id), digits")
+    recipient: str | None = personal_col("Customer's WhatsApp id (recipient_id), digits", "number")
     conversation_id: str | None = col("Conversation id (conversation.id)")
     conversation_origin: str | None = col("Conversation category (conversation.origin.type)")
     conversation_expires_at: datetime | None = col("conversation.expiration_timestamp (UTC)")
@@ -95,29 +110,37 @@ class Replies(Provenance):
     key: str | None = col("Tracking key if the vendor set one (usually empty on replies)")
     sender: str | None = col("Business phone number the customer wrote to, digits only")
     phone_number_id: str | None = col("Business phone number id (metadata.phone_number_id)")
-    customer: str | None = col("Customer's WhatsApp id (messages[].from), digits")
+    customer: str | None = personal_col(
+        "Customer's WhatsApp id (messages[].from), digits", "number"
+    )
     type: str | None = col("Reply type: text, image, button, interactive, reaction, ...")
     context_id: str | None = col("wamid of the business message replied to (context.id)")
     context_from: str | None = col("Sender of the message replied to (context.from), digits")
-    text_body: str | None = col("text.body of a text reply")
+    text_body: str | None = personal_col("text.body of a text reply", "text")
     media_id: str | None = col("Media id of an image, video, audio, document or sticker")
     media_mime_type: str | None = col("Media MIME type")
     media_sha256: str | None = col("Media sha256")
-    media_filename: str | None = col("Document file name")
-    media_caption: str | None = col("Media caption")
+    media_filename: str | None = personal_col("Document file name", "text")
+    media_caption: str | None = personal_col("Media caption", "text")
     button_payload: str | None = col("button.payload of a quick-reply button")
-    button_text: str | None = col("button.text of a quick-reply button")
+    button_text: str | None = personal_col("button.text of a quick-reply button", "text")
     interactive_type: str | None = col("interactive.type: button_reply, list_reply, nfm_reply")
     interactive_id: str | None = col("Id of the chosen interactive button or list row")
-    interactive_title: str | None = col("Title of the chosen interactive button or list row")
-    flow_response_json: str | None = col("interactive.nfm_reply.response_json of a Flow reply")
+    interactive_title: str | None = personal_col(
+        "Title of the chosen interactive button or list row", "text"
+    )
+    flow_response_json: str | None = personal_col(
+        "interactive.nfm_reply.response_json of a Flow reply", "text"
+    )
     reaction_emoji: str | None = col("Emoji of a reaction")
     reaction_message_id: str | None = col("wamid the reaction is about")
-    location_latitude: float | None = col("Latitude of a location reply")
-    location_longitude: float | None = col("Longitude of a location reply")
-    location_name: str | None = col("Name of a location reply")
-    location_address: str | None = col("Address of a location reply")
-    message_json: str = col("The whole message as read, for the fields not in columns")
+    location_latitude: float | None = personal_col("Latitude of a location reply", "text")
+    location_longitude: float | None = personal_col("Longitude of a location reply", "text")
+    location_name: str | None = personal_col("Name of a location reply", "text")
+    location_address: str | None = personal_col("Address of a location reply", "text")
+    message_json: str | None = personal_col(
+        "The whole message as read, for the fields not in columns", "text"
+    )
     api: str = col("cloud (entry[].changes[] webhook) or on_premise (top-level messages[])")
 
 
@@ -147,7 +170,9 @@ class Landing(Table):
     """Columns every landing row carries until the build resolves identities: landing rows are
     the raw tables' rows of one archive file, before de-duplication."""
 
-    dedupe_key: str = col("What the row is unique on (SPEC 3 duplicates), as JSON")
+    dedupe_key: str = personal_col(
+        "What the row is unique on (SPEC 3 duplicates), as JSON", "digest"
+    )
     seq: int = col("Position of the row among the rows of its line")
     envelope_sender: str | None = col("Business number from the line's envelope, digits")
     path_sender: str | None = col("Business number from the file path (sender=), digits")
@@ -159,7 +184,9 @@ class Unclassified(Table):
     source_file: str = col("URI of the archive file")
     line_no: int = col("1-based line number in source_file")
     reason: str = col("Why the line yields no rows")
-    raw: str = col("The line as read, cut to 64 KiB")
+    raw: str | None = personal_col(
+        "The line as read, cut to 64 KiB (NULL when personal data is hashed or dropped)", "text"
+    )
     ingested_at: datetime = col("When the nightly run first read source_file (UTC)")
 
 
@@ -170,7 +197,11 @@ class Quarantine(Table):
     source_file: str = col("URI of the archive file")
     line_no: int = col("1-based line number in source_file")
     reason: str = col("What is wrong with the line, field by field where it is JSON")
-    raw: str = col("The line as read, cut to 64 KiB (invalid UTF-8 replaced)")
+    raw: str | None = personal_col(
+        "The line as read, cut to 64 KiB, invalid UTF-8 replaced (NULL when personal data is "
+        "hashed or dropped)",
+        "text",
+    )
     ingested_at: datetime = col("When the nightly run first read source_file (UTC)")
 
 
@@ -227,7 +258,7 @@ class Messages(Table):
     sender: str | None = col("Business phone number, digits only")
     template: str | None = col("Template name of the message's template send, joined by key")
     language: str | None = col("Template language code")
-    recipient: str | None = col("Customer's WhatsApp id, digits")
+    recipient: str | None = personal_col("Customer's WhatsApp id, digits", "number")
     message_day: date = col("UTC date of the message's earliest event: all outcomes count here")
     first_event_at: datetime = col("Earliest event time of the message")
     accepted_at: datetime | None = col("First accepted event or status")

@@ -7,3 +7,4 @@ delete from landing_errors;
 delete from quarantine;
 delete from unclassified;
 delete from manifest;
+delete from settings;

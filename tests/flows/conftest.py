@@ -14,7 +14,9 @@ def prefect_server() -> Iterator[None]:
         yield
 
 
-def wa_etl_run(archive: Path, warehouse: Path, export: Path, as_of: str, *extra: str) -> list[str]:
+def wa_etl_run(
+    archive: Path | str, warehouse: Path, export: Path | str, as_of: str, *extra: str
+) -> list[str]:
     """The command line of `wa-etl run`, as an operator types it, for a child process."""
     return [
         sys.executable, "-c", "from flows.cli import main; main()", "run",
