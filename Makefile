@@ -17,7 +17,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: run test lint bench sample docs lock clean
+.PHONY: run test lint bench sample docs lock clean server deploy worker
 
 run: .venv/.synced
 	$(VENV)/wa-etl run
@@ -37,6 +37,22 @@ bench: .venv/.synced
 sample: .venv/.synced
 	rm -rf data/sample
 	$(VENV)/wa-etl sample --out data/sample --messages 2000 --days 3 --seed 7
+
+# The scheduled nightly run, step by step (each in its own terminal): a Prefect server, the
+# work pool and the deployment (prefect.yaml), and a worker that runs the flow from here.
+PREFECT_PORT ?= 4200
+deploy worker: export PREFECT_API_URL ?= http://127.0.0.1:$(PREFECT_PORT)/api
+
+server: .venv/.synced
+	$(VENV)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
+
+deploy: .venv/.synced
+	$(VENV)/prefect work-pool create wa-etl --type process --overwrite
+	$(VENV)/prefect --no-prompt deploy --all
+	$(VENV)/prefect deployment inspect nightly/nightly
+
+worker: .venv/.synced
+	WA_ETL_PROJECT_DIR=$(CURDIR) $(VENV)/prefect worker start --pool wa-etl
 
 # the data dictionary, from the table models
 docs: .venv/.synced

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from prefect.blocks.system import Secret
 
 from flows.nightly import nightly_for
 from flows.sample import SampleSpec, write_sample
@@ -166,3 +167,31 @@ def test_a_new_setting_reads_the_archive_again(
     assert rotated.files == changed.files
     again = night(sample, tmp_path / "a", "hash")
     assert again.files == 0
+
+
+def test_the_key_from_a_prefect_secret_block(
+    prefect_server: None, sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WA_ETL_PII_KEY", raising=False)
+    Secret(value=KEY).save("wa-etl-test-pii-key", overwrite=True)
+    (tmp_path / "out").mkdir()
+    nightly_for(Tuning())(
+        source=str(sample),
+        warehouse=tmp_path / "out" / "warehouse.duckdb",
+        export=tmp_path / "out" / "export",
+        as_of=AS_OF,
+        pii="hash",
+        pii_key_secret="wa-etl-test-pii-key",
+        tuning=Tuning(),
+    )
+    warehouse = tmp_path / "out" / "warehouse.duckdb"
+    recipients = {number for (number,) in rows(warehouse, "select recipient from template_sends")}
+    # the numbers template sends went to, read off the plain files of the archive
+    sent_to = {
+        number
+        for path in sample.rglob("*.json")
+        for number in re.findall(r'"to": ?"\+?(\d+)"', path.read_text(encoding="utf-8"))
+    }
+    assert len(sent_to) > 10
+    assert {keyed_digest(KEY.encode(), number) for number in sent_to} <= recipients
+    assert not sent_to & recipients

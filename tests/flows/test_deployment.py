@@ -1,0 +1,136 @@
+"""The scheduled deployment, the whole path an operator takes (`make deploy`, README): a real
+`prefect server start` on a free loopback port, the process work pool, `prefect deploy --all`
+with the project's own prefect.yaml, a worker, and a run of the deployment that completes
+and writes the warehouse, the export and the artifacts."""
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from prefect import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from flows.sample import SampleSpec, write_sample
+from tests.servers import BIN, free_port, server, stop
+from transforms.discover import local_listing
+from transforms.read import local_blocks
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def line_count(data: bytes) -> int:
+    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The project as a worker checks it out: its code and prefect.yaml, with a small sample
+    archive of its own in data/ (so the run writes nothing into the real project)."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for name in ("flows", "transforms", "sql"):
+        (checkout / name).symlink_to(PROJECT / name)
+    shutil.copy(PROJECT / "prefect.yaml", checkout / "prefect.yaml")
+    write_sample(checkout / "data" / "sample", SampleSpec(messages=150, days=2, seed=11))
+    return checkout
+
+
+@pytest.fixture
+def prefect_api(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A Prefect server of its own (`prefect server start`), and the environment that reaches
+    it."""
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("PREFECT_API")
+    }
+    environment.update(
+        PREFECT_HOME=str(tmp_path / "prefect-home"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        PREFECT_WORKER_QUERY_SECONDS="2",
+    )
+    command = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    with server(command, f"{api}/health", tmp_path / "server.log", environment):
+        yield api, {**environment, "PREFECT_API_URL": api}
+
+
+def prefect(environment: dict[str, str], cwd: Path, *arguments: str) -> str:
+    done = subprocess.run(
+        [str(BIN / "prefect"), *arguments],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+def test_the_nightly_deployment_runs_on_a_worker(
+    project: Path, prefect_api: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    api, environment = prefect_api
+    prefect(environment, project, "work-pool", "create", "wa-etl", "--type", "process")
+    prefect(environment, project, "--no-prompt", "deploy", "--all")
+
+    with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("nightly/nightly")
+        assert deployment.work_pool_name == "wa-etl"
+        assert deployment.entrypoint == "flows/deployment.py:scheduled_nightly"
+        (schedule,) = deployment.schedules
+        assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 2 * * *", "UTC")
+        assert schedule.active
+        assert deployment.parameters == {
+            "source": "data/sample",
+            "warehouse": "data/warehouse.duckdb",
+            "export": "data/export",
+            "pii": "keep",
+        }
+        flow_run = client.create_flow_run_from_deployment(deployment.id)
+
+        worker_log = (tmp_path / "worker.log").open("wb")
+        worker = subprocess.Popen(
+            [str(BIN / "prefect"), "worker", "start", "--pool", "wa-etl"],
+            cwd=tmp_path,
+            env={**environment, "WA_ETL_PROJECT_DIR": str(project)},
+            stdout=worker_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so SIGTERM reaches it (set -m)
+        )
+        try:
+            deadline = time.monotonic() + 300
+            state = client.read_flow_run(flow_run.id).state
+            while time.monotonic() < deadline and not (state and state.is_final()):
+                time.sleep(1)
+                state = client.read_flow_run(flow_run.id).state
+        finally:
+            stop(worker)  # the worker before the server
+            worker_log.close()
+        log = (tmp_path / "worker.log").read_text(errors="replace")[-3000:]
+        assert state is not None and state.is_completed(), f"{state}\n{log}"
+        finished = client.read_flow_run(flow_run.id)
+        assert finished.empirical_policy.retries == 2
+        artifacts = client.read_artifacts(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
+        )
+        assert {artifact.key for artifact in artifacts} == {"nightly-files", "nightly-summary"}
+
+    files = local_listing(project / "data" / "sample").files
+    with duckdb.connect(str(project / "data" / "warehouse.duckdb"), read_only=True) as warehouse:
+        ((read, lines),) = warehouse.execute(
+            "select count(*), sum(lines) from ingest_files"
+        ).fetchall()
+        ((messages,),) = warehouse.execute("select count(*) from messages").fetchall()
+    assert read == len(files)
+    assert lines == sum(line_count(b"".join(local_blocks(file))) for file in files)
+    assert messages >= 150
+    assert (project / "data" / "export").is_symlink()
+    assert sorted(path.name for path in (project / "data" / "export" / "messages").iterdir())
