@@ -25,13 +25,16 @@ class NewestDays(BaseModel):
     errors: list[dict[str, Any]]
 
 
-def _report(connection: duckdb.DuckDBPyConnection, name: str, days: int) -> list[dict[str, Any]]:
+def _report(
+    connection: duckdb.DuckDBPyConnection, name: str, days: list[date]
+) -> list[dict[str, Any]]:
     result = connection.execute(sql_text(f"reports/{name}"), {"days": days, "limit": REPORT_ROWS})
     names = [column[0] for column in result.description]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
-def newest_days(connection: duckdb.DuckDBPyConnection, days: int) -> NewestDays:
+def newest_days(connection: duckdb.DuckDBPyConnection, days: list[date]) -> NewestDays:
+    """The reports of the artifact on `days` (the newest message days of the summary)."""
     return NewestDays(
         delivery=_report(connection, "newest_delivery", days),
         incidents=_report(connection, "newest_incidents", days),

@@ -223,7 +223,8 @@ def build(database: Path, state: Path, settings: BuildSettings) -> Built:
         newest = connection.execute(sql_text("reports/newest_days"), {"days": NEWEST_DAYS})
         names = [column[0] for column in newest.description]
         days = [DayHeadline(**dict(zip(names, row, strict=True))) for row in newest.fetchall()]
-        return Built(rows=rows, newest_days=days, newest=newest_days(connection, NEWEST_DAYS))
+        newest_reports = newest_days(connection, [headline.day for headline in days])
+        return Built(rows=rows, newest_days=days, newest=newest_reports)
 
 
 @task(cache_policy=NO_CACHE)

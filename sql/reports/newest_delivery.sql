@@ -1,10 +1,6 @@
 -- Delivery per sender and template on the newest message days, the busiest first: the
--- night's artifact shows where delivery went well or badly.
-with newest_days as (
-    select distinct day from delivery_daily order by day desc limit $days
-),
-
-final as (
+-- night's artifact shows where delivery went well or badly. `$days`: the newest days.
+with final as (
     select
         day,
         sender,
@@ -14,7 +10,7 @@ final as (
         failed,
         delivery_rate
     from delivery_daily
-    where day in (select day from newest_days)
+    where day in (select unnest($days::date[]))
     order by day desc, attempted desc, sender, template
     limit $limit
 )

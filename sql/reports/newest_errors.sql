@@ -1,9 +1,5 @@
--- The most frequent error codes of the newest days, over all senders and templates.
-with newest_days as (
-    select distinct day from delivery_daily order by day desc limit $days
-),
-
-final as (
+-- The most frequent error codes of the newest days (`$days`), over all senders and templates.
+with final as (
     select
         code,
         arg_max(title, events) as title,
@@ -11,7 +7,7 @@ final as (
         sum(events) as events,
         sum(messages) as messages
     from error_breakdown
-    where day in (select day from newest_days)
+    where day in (select unnest($days::date[]))
     group by code
     order by events desc, code
     limit $limit

@@ -1,9 +1,6 @@
--- The rate-limit incidents that started on the newest message days, the newest first.
-with newest_days as (
-    select distinct day from delivery_daily order by day desc limit $days
-),
-
-final as (
+-- The rate-limit incidents that started on the newest message days (`$days`), the newest
+-- first.
+with final as (
     select
         incident_id,
         sender,
@@ -13,7 +10,7 @@ final as (
         messages,
         array_to_string(codes, ', ') as codes
     from rate_limit_incidents
-    where started_at::date in (select day from newest_days)
+    where started_at::date in (select unnest($days::date[]))
     order by started_at desc, incident_id
     limit $limit
 )
