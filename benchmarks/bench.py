@@ -1,8 +1,9 @@
 """`make bench`: the nightly job on generated archives of several sizes, against DuckDB's own
 raw scan of the same files measured in the same session. Prints, per size: wall time,
 events/s, MB/s (of JSON, uncompressed), peak RSS, the ratio to the raw scan, and Prefect's
-fixed start-up separately; writes the figures to a JSON file to compare between commits.
-It is a benchmark: it asserts nothing about time.
+fixed start-up separately; then an incremental night that adds 1% new files, as a share of
+the full night. Writes the figures to a JSON file to compare between commits. It is a
+benchmark: it asserts nothing about time.
 
     python benchmarks/bench.py [--sizes-mb 250,1000,4000] [--small] [--out FILE]
 """
@@ -10,6 +11,7 @@ It is a benchmark: it asserts nothing about time.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -81,20 +83,35 @@ def raw_scan(files: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def sample(folder: Path, messages: int, seed: int, env: dict[str, str]) -> None:
+    if not folder.exists():
+        command = ["sample", "--out", str(folder), "--messages", str(messages), "--days", "3"]
+        _child([*WA_ETL, *command, "--seed", str(seed)], env)
+
+
 def measure(size_mb: int, work: Path, env: dict[str, str], startup: float) -> dict[str, float]:
     archive = work / f"archive-{size_mb}mb"
-    if not archive.exists():
-        messages = size_mb * 1_000_000 // BYTES_PER_MESSAGE
-        command = ["sample", "--out", str(archive), "--messages", str(messages), "--days", "3"]
-        _child([*WA_ETL, *command, "--seed", "7"], env)
+    # 1% more files, put into the archive for the incremental night only
+    extra, added = work / f"extra-{size_mb}mb", archive / "zz-added-files"
+    shutil.rmtree(added, ignore_errors=True)
+    messages = size_mb * 1_000_000 // BYTES_PER_MESSAGE
+    sample(archive, messages, 7, env)
+    sample(extra, max(messages // 100, 1), 8, env)
     files = [file.uri for file in local_listing(archive).files]
     disk = sum(Path(file).stat().st_size for file in files)
     scan = raw_scan(files)
     out = work / f"run-{size_mb}mb"
-    out.mkdir(exist_ok=True)
+    shutil.rmtree(out, ignore_errors=True)  # a full night, not an incremental one
+    out.mkdir()
     warehouse_path, export = out / "warehouse.duckdb", out / "export"
     command = ["run", "--source", str(archive), "--warehouse", str(warehouse_path)]
-    wall, peak = _child([*WA_ETL, *command, "--export", str(export)], env)
+    command += ["--export", str(export)]
+    wall, peak = _child([*WA_ETL, *command], env)
+    shutil.copytree(extra, added)
+    try:
+        incremental_wall, incremental_peak = _child([*WA_ETL, *command], env)
+    finally:
+        shutil.rmtree(added)
     with duckdb.connect(str(warehouse_path), read_only=True) as warehouse:
         lines, events = warehouse.execute(
             f"select sum(lines), sum({EVENTS}) from ingest_files"
@@ -113,6 +130,9 @@ def measure(size_mb: int, work: Path, env: dict[str, str], startup: float) -> di
         "peak_rss_mb": round(peak),
         "raw_scan_s": round(scan, 3),
         "ratio_to_raw_scan": round(job / scan, 1),
+        "incremental_1pct_s": round(incremental_wall - startup, 2),
+        "incremental_share_of_full": round((incremental_wall - startup) / job, 3),
+        "incremental_peak_rss_mb": round(incremental_peak),
     }
 
 
@@ -141,7 +161,9 @@ def main() -> None:
             f"{size:>6} MB: job {figures['job_s']:>7.1f} s  "
             f"{figures['events_per_s']:>9,} events/s  {figures['json_mb_per_s']:>6.1f} MB/s  "
             f"peak {figures['peak_rss_mb']:>5} MB  "
-            f"{figures['ratio_to_raw_scan']:>5.1f}x raw scan ({figures['raw_scan_s']:.2f} s)"
+            f"{figures['ratio_to_raw_scan']:>5.1f}x raw scan ({figures['raw_scan_s']:.2f} s)  "
+            f"+1% files: {figures['incremental_1pct_s']:.1f} s "
+            f"({figures['incremental_share_of_full']:.0%} of the full night)"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(

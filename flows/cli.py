@@ -6,7 +6,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, CliApp, CliSubCommand, SettingsConfigDict
 
-from flows.settings import RunSettings
+from flows.settings import RunSettings, TaskRunnerKind
 
 # Nothing may reach the internet, and a cold Prefect home needs time for its migrations.
 PREFECT_DEFAULTS = {
@@ -20,10 +20,22 @@ PREFECT_DEFAULTS = {
 class RunCommand(RunSettings):
     """Run the nightly flow in Prefect's ephemeral mode (no server to start)."""
 
+    task_runner: TaskRunnerKind = Field(
+        "threads",
+        description="Where the files are read: threads of this process (--tuning.workers), "
+        "or a Dask cluster",
+    )
+    dask_address: str | None = Field(
+        None,
+        description="Scheduler of an existing Dask cluster (tcp://host:8786); without it, "
+        "--task-runner dask starts a temporary local cluster",
+    )
+
     def cli_cmd(self) -> None:
         from flows.nightly import nightly_for
 
-        summary = nightly_for(self.tuning)(**self.model_dump())
+        flow = nightly_for(self.tuning, self.task_runner, self.dask_address)
+        summary = flow(**self.model_dump(exclude={"task_runner", "dask_address"}))
         print(summary.render())
 
 

@@ -25,9 +25,15 @@ from pydantic import BaseModel
 
 from flows.artifacts import NewestDays, newest_days, publish_artifacts
 from flows.lock import run_lock
-from flows.settings import DEFAULT_EXPORT, DEFAULT_SOURCE, DEFAULT_WAREHOUSE, Tuning
+from flows.settings import (
+    DEFAULT_EXPORT,
+    DEFAULT_SOURCE,
+    DEFAULT_WAREHOUSE,
+    TaskRunnerKind,
+    Tuning,
+)
 from flows.summary import DayHeadline, RunSummary
-from transforms.discover import ArchiveFile, Listing, local_listing
+from transforms.discover import ArchiveFile, Listing
 from transforms.flatten import FileReport, IngestOptions, ingest_files
 from transforms.model import BuildSettings, build_warehouse
 from transforms.personal import PiiMode, key_id, required_key
@@ -38,7 +44,7 @@ from transforms.publish import (
     swap_in_export,
     swap_in_warehouse,
 )
-from transforms.read import Opener, content_sha256, open_local
+from transforms.read import content_sha256
 from transforms.sql import sql_text
 from transforms.state import (
     ReadPlan,
@@ -49,7 +55,7 @@ from transforms.state import (
     read_plan,
     run_landing_files,
 )
-from transforms.storage import is_s3, s3_client, s3_listing, s3_opener, upload_folder
+from transforms.storage import ArchiveSource, is_s3, s3_client, upload_folder
 from transforms.tables import TABLES
 
 PROGRESS_EVERY_SECONDS = 10.0
@@ -64,9 +70,20 @@ def thread_pool(workers: int) -> TaskRunner[Any]:
     return ThreadPoolTaskRunner(max_workers=workers)
 
 
-def nightly_for(tuning: Tuning) -> "Flow[..., RunSummary]":
-    """The nightly flow with a task runner of `tuning.workers` threads."""
-    return nightly.with_options(task_runner=thread_pool(tuning.workers))
+def dask_cluster(address: str | None) -> TaskRunner[Any]:
+    """The Dask cluster at `address` (`tcp://host:8786`); a temporary local one without."""
+    from prefect_dask.task_runners import DaskTaskRunner
+
+    return DaskTaskRunner(address=address) if address else DaskTaskRunner()
+
+
+def nightly_for(
+    tuning: Tuning, task_runner: TaskRunnerKind = "threads", dask_address: str | None = None
+) -> "Flow[..., RunSummary]":
+    """The nightly flow whose reading tasks run on `tuning.workers` threads, or on a Dask
+    cluster (the merge, the build and the publish run once, in the flow's process)."""
+    runner = dask_cluster(dask_address) if task_runner == "dask" else thread_pool(tuning.workers)
+    return nightly.with_options(task_runner=runner)
 
 
 def new_run_id(started: datetime) -> str:
@@ -112,22 +129,10 @@ def _may_pass(task: object, task_run: object, state: State[Any]) -> bool:
     return not isinstance(error, lasting) and not _is_disk_full(error)
 
 
-def source_opener(source: str, aws_credentials: str | None) -> Opener:
-    """How the files of the source are opened: from the local disk or from S3."""
-    return s3_opener(s3_client(aws_credentials)) if is_s3(source) else open_local
-
-
 @task(retries=2, retry_delay_seconds=10, retry_condition_fn=_may_pass, cache_policy=NO_CACHE)
-def discover(source: str, aws_credentials: str | None) -> Listing:
+def discover(source: ArchiveSource) -> Listing:
     """List the archive files under the source: a local folder or `s3://bucket/prefix`."""
-    if is_s3(source):
-        return s3_listing(s3_client(aws_credentials), source)
-    if "://" in source:
-        raise ValueError(
-            f"{source.split('://')[0]}:// sources are not read: give a local folder or "
-            "s3://bucket/prefix"
-        )
-    return local_listing(Path(source))
+    return source.listing()
 
 
 @task(cache_policy=NO_CACHE)
@@ -135,8 +140,7 @@ def plan_reads(
     state: Path,
     listing: Listing,
     full_refresh: bool,
-    source: str,
-    aws_credentials: str | None,
+    source: ArchiveSource,
     pii: str,
     tuning: Tuning,
 ) -> ReadPlan:
@@ -147,7 +151,7 @@ def plan_reads(
         return read_plan(
             connection,
             listing.files,
-            partial(content_sha256, source_opener(source, aws_credentials)),
+            partial(content_sha256, source.opener()),
             full_refresh=full_refresh,
             pii=pii,
         )
@@ -158,8 +162,7 @@ def plan_reads(
 @task(retries=2, retry_delay_seconds=10, retry_condition_fn=_may_pass, cache_policy=NO_CACHE)
 def read_and_flatten(
     files: list[ArchiveFile],
-    source: str,
-    aws_credentials: str | None,
+    source: ArchiveSource,
     landing_dir: Path,
     scratch_dir: Path,
     name: str,
@@ -169,9 +172,10 @@ def read_and_flatten(
 ) -> list[FileReport]:
     """Read a partition of archive files into landing rows, every line accounted for. The
     personal-data key is looked up here, so that it never passes as a parameter."""
-    opener = source_opener(source, aws_credentials)
     key = required_key(options.pii, pii_key_secret)
-    return ingest_files(files, opener, landing_dir, scratch_dir, name, ingested_at, options, key)
+    return ingest_files(
+        files, source.opener(), landing_dir, scratch_dir, name, ingested_at, options, key
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -257,8 +261,7 @@ def publish(
 class Night(BaseModel):
     """One run's parameters and where it keeps its files."""
 
-    source: str
-    aws_credentials: str | None
+    source: ArchiveSource
     pii: PiiMode
     pii_key_secret: str | None
     pii_key_id: str
@@ -285,7 +288,6 @@ def _read_all(files: list[ArchiveFile], night: Night) -> list[FileReport]:
         read_and_flatten.submit(
             group,
             night.source,
-            night.aws_credentials,
             landing_dir,
             scratch_dir,
             f"part-{index:05d}",
@@ -320,15 +322,9 @@ def _night(night: Night) -> tuple[Listing, ReadPlan, list[FileReport], Built]:
     tuning, paths = night.tuning, night.paths
     (night.run_folder / "scratch").mkdir(parents=True)
     try:
-        listing = discover(night.source, night.aws_credentials)
+        listing = discover(night.source)
         plan = plan_reads(
-            paths.state,
-            listing,
-            night.full_refresh,
-            night.source,
-            night.aws_credentials,
-            night.pii_key_id,
-            tuning,
+            paths.state, listing, night.full_refresh, night.source, night.pii_key_id, tuning
         )
         reports = _read_all(plan.read, night)
         merge(
@@ -357,7 +353,7 @@ def _night(night: Night) -> tuple[Listing, ReadPlan, list[FileReport], Built]:
             database,
             night.warehouse,
             night.export,
-            night.aws_credentials,
+            night.source.aws_credentials,
             night.run_folder,
             night.run_id,
             tuning,
@@ -400,8 +396,7 @@ def nightly(
     if not warehouse.parent.is_dir():
         raise FileNotFoundError(f"the warehouse's folder {warehouse.parent} does not exist")
     night = Night(
-        source=source,
-        aws_credentials=aws_credentials,
+        source=ArchiveSource(url=source, aws_credentials=aws_credentials),
         pii=pii,
         pii_key_secret=pii_key_secret,
         pii_key_id=key_id(pii, required_key(pii, pii_key_secret)),

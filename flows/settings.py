@@ -3,6 +3,7 @@ command line or from `WA_ETL_*` environment variables."""
 
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,8 @@ DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_SOURCE = str(DATA_DIR / "sample")
 DEFAULT_WAREHOUSE = DATA_DIR / "warehouse.duckdb"
 DEFAULT_EXPORT = DATA_DIR / "export"
+
+TaskRunnerKind = Literal["threads", "dask"]
 
 
 class Tuning(BaseModel):

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel
 
-from transforms.discover import ArchiveFile, Listing, is_archive_file, path_hints
-from transforms.read import Opener
+from transforms.discover import ArchiveFile, Listing, is_archive_file, local_listing, path_hints
+from transforms.read import Opener, open_local
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -189,3 +190,26 @@ def upload_folder(client: S3Client, folder: Path, url: str) -> list[str]:
                 Delete={"Objects": [{"Key": key} for key in stale[start : start + 1000]]},
             )
     return sorted(location.url(key) for key in written)
+
+
+class ArchiveSource(BaseModel):
+    """Where the archive is: a local folder or `s3://bucket/prefix`, and for S3 the Prefect
+    `AwsCredentials` block to reach it with (default: the standard AWS settings)."""
+
+    url: str
+    aws_credentials: str | None = None
+
+    def listing(self) -> Listing:
+        if is_s3(self.url):
+            return s3_listing(s3_client(self.aws_credentials), self.url)
+        if "://" in self.url:
+            raise ValueError(
+                f"{self.url.split('://')[0]}:// sources are not read: give a local folder or "
+                "s3://bucket/prefix"
+            )
+        return local_listing(Path(self.url))
+
+    def opener(self) -> Opener:
+        if is_s3(self.url):
+            return s3_opener(s3_client(self.aws_credentials))
+        return open_local
