@@ -59,6 +59,8 @@ from transforms.storage import ArchiveSource, is_s3, s3_client, upload_folder
 from transforms.tables import TABLES
 
 PROGRESS_EVERY_SECONDS = 10.0
+TASKS_PER_WORKER = 4
+MIN_PARTITION_BYTES = 4 << 20
 NEWEST_DAYS = 3
 
 
@@ -100,12 +102,19 @@ def ingest_options(tuning: Tuning, pii: PiiMode) -> IngestOptions:
     )
 
 
-def partitions(files: list[ArchiveFile], partition_bytes: int) -> list[list[ArchiveFile]]:
-    """Consecutive files in groups of about `partition_bytes` on disk: one task each."""
+def partitions(
+    files: list[ArchiveFile], partition_bytes: int, workers: int
+) -> list[list[ArchiveFile]]:
+    """Consecutive files in groups of at most about `partition_bytes` on disk, one task each:
+    small enough that every worker gets several tasks (a worker left with the last big task
+    while the others idle would set the night's pace), not so small that the fixed cost of a
+    task shows."""
+    total = sum(file.size for file in files)
+    target = min(partition_bytes, max(MIN_PARTITION_BYTES, total // (workers * TASKS_PER_WORKER)))
     groups: list[list[ArchiveFile]] = [[]]
     size = 0
     for file in files:
-        if size >= partition_bytes:
+        if groups[-1] and size + file.size > target:
             groups.append([])
             size = 0
         groups[-1].append(file)
@@ -283,7 +292,7 @@ def _read_all(files: list[ArchiveFile], night: Night) -> list[FileReport]:
     logger = get_run_logger()
     landing_dir, scratch_dir = night.run_folder / "landing", night.run_folder / "scratch"
     options = ingest_options(night.tuning, night.pii)
-    groups = partitions(files, night.tuning.partition_mb << 20)
+    groups = partitions(files, night.tuning.partition_mb << 20, night.tuning.workers)
     futures = [
         read_and_flatten.submit(
             group,

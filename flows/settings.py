@@ -25,15 +25,19 @@ class Tuning(BaseModel):
     chunk_mb: int = Field(32, description="DuckDB reads lines in batches of about this many MB")
     max_line_mb: int = Field(256, description="Longer lines are quarantined unread")
     partition_mb: int = Field(
-        256, description="Files are read in tasks of about this many MB on disk"
+        256,
+        description="Files are read in tasks of at most about this many MB on disk "
+        "(fewer MB when that gives each worker four tasks)",
     )
     workers: int = Field(
         2,
-        description="Tasks that read files at once (task runner threads); "
-        "each uses one DuckDB thread",
+        description="Tasks that read files at once (task runner threads; with Dask, "
+        "the cluster's threads); each uses one DuckDB thread",
     )
     threads: int = Field(2, description="DuckDB threads of the build and the export")
-    memory_limit: str = Field("2GB", description="DuckDB memory limit per connection")
+    memory_limit: str = Field(
+        "1GB", description="DuckDB memory limit per connection (beyond it, DuckDB spills to disk)"
+    )
     reply_window_hours: int = Field(
         24,
         description="A reply without context answers a message "

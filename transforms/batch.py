@@ -8,6 +8,7 @@ tallies what becomes of each line of each file.
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from transforms.discover import ArchiveFile
 from transforms.read import (
@@ -53,8 +54,20 @@ def raw_text(raw: bytes) -> str:
     return raw[:RAW_LIMIT].decode("utf-8", errors="replace")
 
 
-def joined(lines: list[bytes]) -> bytes:
-    return b"".join(line + b"\n" for line in lines)
+@dataclass
+class BatchInput:
+    """Lines as DuckDB reads them: `data` holds one non-blank line per key, in order (blank
+    lines may sit between them, which DuckDB skips); the i-th key's line starts at `starts[i]`."""
+
+    data: bytes
+    keys: list[LineKey]
+    starts: list[int]
+
+
+def joined(lines: list[bytes], keys: list[LineKey]) -> BatchInput:
+    """The lines, one per key, each ended by a newline."""
+    starts = list(accumulate((len(line) + 1 for line in lines[:-1]), initial=0)) if lines else []
+    return BatchInput(b"".join(line + b"\n" for line in lines), keys, starts)
 
 
 def _is_last_unterminated(chunk: Chunk, line_no: int) -> bool:
@@ -91,30 +104,46 @@ class BatchLines:
         return judged.normalized
 
 
-def batch_input(batch: Batch, rejected: dict[LineKey, str]) -> tuple[bytes, list[LineKey]]:
-    """The batch's lines as DuckDB reads them, and their keys. The unterminated last line of a
-    file that is not JSON is judged here, so that a file cut off mid-line does not send the
-    whole batch to pydantic."""
+def _starts(chunk: Chunk, nonblank: list[int]) -> list[int]:
+    """Where each of the chunk's non-blank lines starts in its data."""
+    every = accumulate((len(line) + 1 for line in chunk.lines[:-1]), initial=0)
+    if len(nonblank) == len(chunk.lines):
+        return list(every)
+    wanted = set(nonblank)
+    return [start for no, start in enumerate(every, chunk.first_line_no) if no in wanted]
+
+
+def batch_input(batch: Batch, rejected: dict[LineKey, str]) -> BatchInput:
+    """The batch's lines as DuckDB reads them. The unterminated last line of a file that is not
+    JSON is judged here, so that a file cut off mid-line does not send the whole batch to
+    pydantic."""
     parts: list[bytes] = []
     keys: list[LineKey] = []
+    starts: list[int] = []
+    size = 0
     for file_index, chunk in batch.chunks:
         nonblank, data = chunk.nonblank, chunk.data
         if chunk.oversized:
             rejected.update({(file_index, no): why for no, why in chunk.oversized.items()})
             nonblank = [no for no in nonblank if no not in chunk.oversized]
-            data = joined([chunk.line(no) for no in nonblank])
-        elif chunk.unterminated:
-            last = chunk.first_line_no + len(chunk.lines) - 1
-            parsed = parsed_object(chunk.line(last), unterminated=True)
-            if isinstance(parsed, Rejected) and nonblank and nonblank[-1] == last:
-                rejected[(file_index, last)] = parsed.reason
-                nonblank = nonblank[:-1]
-                data = data[: data.rfind(b"\n") + 1]
-            else:
-                data += b"\n"
+            readable = joined([chunk.line(no) for no in nonblank], [])
+            data, chunk_starts = readable.data, readable.starts
+        else:
+            chunk_starts = _starts(chunk, nonblank)
+            if chunk.unterminated:
+                last = chunk.first_line_no + len(chunk.lines) - 1
+                parsed = parsed_object(chunk.line(last), unterminated=True)
+                if isinstance(parsed, Rejected) and nonblank and nonblank[-1] == last:
+                    rejected[(file_index, last)] = parsed.reason
+                    nonblank, chunk_starts = nonblank[:-1], chunk_starts[:-1]
+                    data = data[: data.rfind(b"\n") + 1]
+                else:
+                    data += b"\n"
         parts.append(data)
         keys.extend((file_index, line_no) for line_no in nonblank)
-    return b"".join(parts), keys
+        starts.extend(size + start for start in chunk_starts)
+        size += len(data)
+    return BatchInput(b"".join(parts), keys, starts)
 
 
 def batches(

@@ -11,6 +11,8 @@ balance fails loudly.
 
 import gc
 import logging
+import re
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,12 +21,15 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
+import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from transforms.batch import (
     Batch,
+    BatchInput,
     BatchLines,
     FileTally,
     LineKey,
@@ -48,6 +53,7 @@ from transforms.schema import (
 from transforms.sql import (
     connect,
     copy_to_parquet,
+    declared_keys,
     declared_reads,
     run_model,
     run_script,
@@ -65,6 +71,10 @@ PASSES = ("ingest/lines", *(f"ingest/{table}" for table in RAW_TABLES))
 ELEMENT_MODELS: list[type[BaseModel]] = [Status, Message, ErrorObject, Template]
 LINE_SCALARS = [UNIX_SECONDS_WIRE, INSTANT_WIRE]
 MIN_OBJECT_BYTES = 16 << 20
+# the batch ordinal of each line of a pass's file, for `batch_lines` (sql/ingest/macros.sql)
+SET_PASS_ORDINALS = (
+    "set variable pass_ordinals = (select list(ordinal order by position) from pass_lines)"
+)
 MISMATCH = (
     "rejected by the bulk path although the event models accept it "
     "(please report: the models and the SQL checks disagree)"
@@ -81,7 +91,7 @@ class IngestOptions(BaseModel):
     chunk_bytes: int = 32 << 20
     max_line_bytes: int = 256 << 20
     threads: int = 1
-    memory_limit: str = "2GB"
+    memory_limit: str = "1GB"
     pii: PiiMode = "keep"
 
 
@@ -153,11 +163,56 @@ def _file_context(files: list[ArchiveFile], ingested_at: datetime) -> pa.Table:
     )
 
 
-def _run_passes(
-    connection: duckdb.DuckDBPyConnection, data: bytes, keys: list[LineKey], scratch: Path
-) -> None:
-    """Read the lines `data` (one per key, in order) through every pass."""
-    scratch.write_bytes(data)
+class _PassLines:
+    """The lines of a batch as an Arrow array (no copy of the data), to pick for each pass the
+    lines that may hold one of its keys. A key is `"name"` before a colon; a line with a `\\u`
+    escape may spell a key otherwise, so it goes to every pass."""
+
+    def __init__(self, batch: BatchInput) -> None:
+        offsets = pa.array([0, *batch.starts[1:], len(batch.data)], pa.int64())
+        self.data = batch.data
+        self.lines = pa.LargeBinaryArray.from_buffers(
+            pa.large_binary(),
+            len(batch.keys),
+            [None, offsets.buffers()[1], pa.py_buffer(batch.data)],
+        )
+        self.escaped = pc.match_substring_regex(self.lines, r"\\u")
+        self._masks: dict[tuple[str, ...], pa.BooleanArray] = {}
+
+    def _holding(self, keys: tuple[str, ...]) -> pa.BooleanArray:
+        if keys not in self._masks:
+            pattern = '"(?:' + "|".join(re.escape(key) for key in keys) + ')"[ \\t\\r\\n]*:'
+            found = pc.match_substring_regex(self.lines, pattern)
+            self._masks[keys] = pc.or_(found, self.escaped)
+        return self._masks[keys]
+
+    def write(self, keys: tuple[str, ...], target: Path) -> pa.Table:
+        """Write the lines that may hold `keys` (all lines when there are none) to `target`;
+        their positions in the file and ordinals in the batch."""
+        if not keys:
+            target.write_bytes(self.data)
+            ordinals = pa.array(range(1, len(self.lines) + 1), pa.int64())
+        else:
+            mask = self._holding(keys)
+            picked = pc.filter(self.lines, mask)
+            ordinals = pc.add(pc.indices_nonzero(mask), 1).cast(pa.int64())
+            with target.open("wb") as out:
+                if len(picked):
+                    offsets = pa.Array.from_buffers(
+                        pa.int64(),
+                        len(picked) + 1,
+                        [None, picked.buffers()[1]],
+                        offset=picked.offset,
+                    )
+                    values = memoryview(picked.buffers()[2])
+                    out.write(values[offsets[0].as_py() : offsets[-1].as_py()])
+        positions = pa.array(range(1, len(ordinals) + 1), pa.int64())
+        return pa.table({"position": positions, "ordinal": ordinals})
+
+
+def _run_passes(connection: duckdb.DuckDBPyConnection, batch: BatchInput, scratch: Path) -> None:
+    """Read the lines of `batch` through every pass, each pass only the lines it needs."""
+    keys = batch.keys
     numbers = pa.table(
         {
             "ordinal": pa.array(range(1, len(keys) + 1), pa.int64()),
@@ -166,19 +221,26 @@ def _run_passes(
         }
     )
     connection.register("line_numbers", numbers)
-    batch = {
-        "batch_path": str(scratch),
-        "maximum_object_size": max(MIN_OBJECT_BYTES, len(data) + 1),
-    }
+    lines = _PassLines(batch)
+    object_size = max(MIN_OBJECT_BYTES, len(batch.data) + 1)
     try:
         for name in PASSES:
-            run_model(connection, name, {**batch, "read_columns": _pass_columns(name)})
+            target = scratch / f"{name.removeprefix('ingest/')}.jsonl"
+            connection.register("pass_lines", lines.write(declared_keys(name), target))
+            connection.execute(SET_PASS_ORDINALS)
+            parameters = {
+                "batch_path": str(target),
+                "maximum_object_size": object_size,
+                "read_columns": _pass_columns(name),
+            }
+            run_model(connection, name, parameters)
         read = scalar(connection, "select count(*) from lines")
     except duckdb.Error as error:
         # DuckDB's message quotes the input; it must not reach logs or the warehouse.
         raise _BatchReadError(type(error).__name__) from None
     finally:
         connection.unregister("line_numbers")
+        connection.unregister("pass_lines")
     if read != len(keys):
         raise _BatchReadError(f"read {read} rows from {len(keys)} lines")
 
@@ -196,22 +258,57 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _is_json_object(raw: bytes) -> bool:
+    """Whether a fast parser reads the line as a JSON object. It refuses a few lines the
+    models accept (integers over 64 bits), so its refusals are only suspects."""
+    try:
+        return isinstance(orjson.loads(raw), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _screened(
+    lines: BatchLines, keys: list[LineKey], rejected: dict[LineKey, str]
+) -> list[LineKey]:
+    """The keys without the lines that are no JSON object at all (pydantic says why): the
+    usual reason DuckDB refuses a batch, found here at the cost of a fast parse per line."""
+    kept = []
+    with _collector_paused():
+        for key in keys:
+            if not _is_json_object(lines.raw(key)):
+                judged = lines.verdict(key)
+                if isinstance(judged, Rejected):
+                    rejected[key] = judged.reason
+                    continue
+            kept.append(key)
+    return kept
+
+
 def _read_batch(
     connection: duckdb.DuckDBPyConnection,
     lines: BatchLines,
-    data: bytes,
-    keys: list[LineKey],
+    batch: BatchInput,
     scratch: Path,
     rejected: dict[LineKey, str],
 ) -> list[LineKey]:
     """Read a batch through the passes; returns the keys that were read. If DuckDB cannot
-    read it, pydantic judges every line: the valid lines are read again as they are, and if
-    DuckDB still refuses, in the models' normal form, and at last one by one."""
+    read it, the lines that are no JSON object are set aside and the rest read again; if
+    DuckDB still refuses, pydantic judges every line: the valid lines are read again as they
+    are, and if DuckDB still refuses, in the models' normal form, and at last one by one."""
     try:
-        _run_passes(connection, data, keys, scratch)
-        return keys
+        _run_passes(connection, batch, scratch)
+        return batch.keys
     except _BatchReadError as failure:
-        log.debug("a batch of %d lines falls back to pydantic: %s", len(keys), failure)
+        log.debug("a batch of %d lines is refused: %s", len(batch.keys), failure)
+    keys = _screened(lines, batch.keys, rejected)
+    if len(keys) < len(batch.keys):
+        try:
+            _run_passes(connection, joined([lines.raw(key) for key in keys], keys), scratch)
+            log.debug("the batch was read without its %d non-objects", len(batch.keys) - len(keys))
+            return keys
+        except _BatchReadError:
+            pass
+    log.debug("a batch of %d lines falls back to pydantic", len(keys))
     # only which lines are valid is kept: a validated line is many objects, a batch many lines
     valid: list[LineKey] = []
     with _collector_paused():
@@ -227,7 +324,7 @@ def _read_batch(
     }
     for form_name, form in forms.items():
         try:
-            _run_passes(connection, joined([form(key) for key in valid]), valid, scratch)
+            _run_passes(connection, joined([form(key) for key in valid], valid), scratch)
             log.debug("the %d valid lines of the batch were read %s", len(valid), form_name)
             return valid
         except _BatchReadError:
@@ -235,11 +332,12 @@ def _read_batch(
     readable = []
     for key in valid:
         try:
-            _run_passes(connection, lines.normalized(key) + b"\n", [key], scratch)
+            _run_passes(connection, joined([lines.normalized(key)], [key]), scratch)
             readable.append(key)
         except _BatchReadError:
             rejected[key] = MISMATCH
-    _run_passes(connection, joined([lines.normalized(key) for key in readable]), readable, scratch)
+    normal = [lines.normalized(key) for key in readable]
+    _run_passes(connection, joined(normal, readable), scratch)
     return readable
 
 
@@ -302,9 +400,9 @@ def _flatten_batch(
     """Read a batch, keep the rows of its valid lines, and account for each of its lines."""
     lines = BatchLines(batch)
     rejected: dict[LineKey, str] = {}
-    data, keys = batch_input(batch, rejected)
-    if keys:
-        read_keys = _read_batch(connection, lines, data, keys, scratch, rejected)
+    readable = batch_input(batch, rejected)
+    if readable.keys:
+        read_keys = _read_batch(connection, lines, readable, scratch, rejected)
         _explain_invalid(connection, lines, read_keys, rejected)
         run_model(connection, "ingest/line_outcomes")
         run_script(connection, "ingest/keep_valid_rows")
@@ -358,7 +456,8 @@ def ingest_files(
 ) -> list[FileReport]:
     """Read archive files into landing Parquet files named `name` and account for every line
     of every file; personal data is masked by `options.pii` with the `key`."""
-    scratch = scratch_dir / f"{name}.jsonl"
+    scratch = scratch_dir / name
+    scratch.mkdir(parents=True, exist_ok=True)
     tallies = [FileTally() for _ in files]
     connection = ingest_connection(options, key)
     try:
@@ -368,7 +467,7 @@ def ingest_files(
             _flatten_batch(connection, batch, scratch, tallies, output)
     finally:
         connection.close()
-        scratch.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     # a line that is no event cannot be masked field by field: its text is withheld
     withheld = {} if options.pii == "keep" else {"raw": None}
     quarantine = [

@@ -16,15 +16,30 @@ def sql_text(name: str) -> str:
 
 
 READS = "-- reads:"
+KEYS = "-- keys:"
+
+
+def _header(name: str, header: str) -> list[str] | None:
+    for line in sql_text(name).splitlines():
+        if line.startswith(header):
+            return [item.strip() for item in line.removeprefix(header).split(",")]
+    return None
 
 
 @cache
 def declared_reads(name: str) -> list[str]:
     """The payload paths `sql/<name>.sql` declares it reads (its `-- reads:` header line)."""
-    for line in sql_text(name).splitlines():
-        if line.startswith(READS):
-            return [path.strip() for path in line.removeprefix(READS).split(",")]
-    raise ValueError(f"sql/{name}.sql has no '{READS}' line")
+    reads = _header(name, READS)
+    if reads is None:
+        raise ValueError(f"sql/{name}.sql has no '{READS}' line")
+    return reads
+
+
+@cache
+def declared_keys(name: str) -> tuple[str, ...]:
+    """The JSON keys without which a line yields nothing in `sql/<name>.sql` (its `-- keys:`
+    header line); empty when the pass reads every line."""
+    return tuple(_header(name, KEYS) or ())
 
 
 def connect(

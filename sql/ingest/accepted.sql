@@ -1,4 +1,5 @@
 -- reads: messages, contacts, entry?
+-- keys: messages
 -- Landing rows of `accepted`: one per message id of an accepted event (top-level messages[]
 -- and contacts[], no entry, messages without `from`). Every top-level message is checked
 -- against the Message model here, whichever event it belongs to; one with a `from` is an
@@ -10,7 +11,7 @@ with typed as (
 
 unwrapped as (
     select
-        ordinality as ordinal,
+        ordinal,
         coalesce(payload.messages, body.messages, messages) as top_messages,
         coalesce(payload.contacts, body.contacts, contacts) as contacts,
         coalesce(payload.entry, body.entry, entry) is not null as has_entry

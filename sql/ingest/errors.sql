@@ -1,4 +1,5 @@
 -- reads: error, errors, entry.changes.value.metadata, entry.changes.value.errors, entry.changes.value.statuses.id, entry.changes.value.statuses.status, entry.changes.value.statuses.timestamp, entry.changes.value.statuses.errors, entry.changes.value.messages.id, entry.changes.value.messages.timestamp, entry.changes.value.messages.errors, statuses.id, statuses.status, statuses.timestamp, statuses.errors, messages.id, messages.from, messages.timestamp, messages.errors
+-- keys: error, errors
 -- Landing rows of `errors`, from all four sources (SPEC 2): API errors (a Cloud `error` object
 -- or On-Premise `errors[]`), the errors of statuses and of replies, and webhook errors
 -- (entry[].changes[].value.errors[]). API and webhook errors are checked against the
@@ -12,7 +13,7 @@ with typed as (
 
 unwrapped as (
     select
-        ordinality as ordinal,
+        ordinal,
         coalesce(payload.error, body.error, error) as api_error,
         coalesce(payload.errors, body.errors, errors) as api_errors,
         coalesce(payload.entry, body.entry, entry) as entries,

@@ -9,7 +9,7 @@ with typed as (
 
 unwrapped as (
     select
-        ordinality as ordinal,
+        ordinal,
         coalesce(payload.key, body.key, key) as key,
         coalesce(payload.timestamp, body.timestamp, timestamp) as timestamp,
         received_at,

@@ -3,11 +3,15 @@
 -- type first (the generated `wire_*` and `valid_*` macros) and keeps only valid rows, so these
 -- casts matter only for text that matched.
 
--- A batch of lines as DuckDB's typed reader takes it: `read_columns` is the pass's projection
--- of the event models; the ordinal numbers the non-blank lines in order (DuckDB then reads a
--- file on one thread, so batches are read in parallel instead).
+-- The lines of a batch a pass reads, as DuckDB's typed reader takes them: `read_columns` is
+-- the pass's projection of the event models. The file holds only the lines the pass needs
+-- (those that may hold its keys); the variable `pass_ordinals` gives each its ordinal in the
+-- batch, which numbers the non-blank lines in order (a lookup, not a join: joining would copy
+-- the wide structs). DuckDB reads a file on one thread, so batches are read in parallel.
 create or replace macro batch_lines(batch_path, read_columns, object_size) as table
-    select *
+    select
+        getvariable('pass_ordinals')[ordinality] as ordinal,
+        * exclude (ordinality)
     from read_json(
         batch_path,
         columns = read_columns,

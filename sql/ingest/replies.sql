@@ -1,4 +1,5 @@
 -- reads: entry.changes.value.metadata, entry.changes.value.messages, messages, entry?
+-- keys: messages
 -- Landing rows of `replies`: one per customer message, over every entry x change x message of
 -- a Cloud webhook and every top-level message with a `from` (On-Premise inbound), each
 -- checked against the Message model; with the fields of its reply type and the whole message
@@ -10,7 +11,7 @@ with typed as (
 
 unwrapped as (
     select
-        ordinality as ordinal,
+        ordinal,
         coalesce(payload.entry, body.entry, entry) as entries,
         coalesce(payload.messages, body.messages, messages) as top_messages
     from typed

@@ -1,4 +1,5 @@
 -- reads: entry.changes.value.metadata, entry.changes.value.statuses, statuses
+-- keys: statuses
 -- Landing rows of `statuses`: one per status report, over every entry x change x status of a
 -- Cloud webhook and every status of a bare On-Premise body, each checked against the Status
 -- model; unique on (message_id, status, timestamp).
@@ -9,7 +10,7 @@ with typed as (
 
 unwrapped as (
     select
-        ordinality as ordinal,
+        ordinal,
         coalesce(payload.entry, body.entry, entry) as entries,
         coalesce(payload.statuses, body.statuses, statuses) as bare_statuses
     from typed

@@ -1,4 +1,5 @@
 -- reads: template, to, type, content, recipient_type, messaging_product
+-- keys: template
 -- Landing rows of `template_sends`: one per template-send event (a top-level `template`
 -- object), checked against the Template model; unique on the event's canonical form.
 create or replace temp table chunk_template_sends as
@@ -8,7 +9,7 @@ with typed as (
 
 unwrapped as (
     select
-        ordinality as ordinal,
+        ordinal,
         coalesce(payload.template, body.template, template) as template,
         coalesce(payload."to", body."to", "to") as recipient_number,
         coalesce(payload.type, body.type, type) as message_type,

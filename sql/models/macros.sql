@@ -2,12 +2,30 @@
 -- with the same dedupe_key are one event; the copy with the earliest event time counts, then
 -- the first file and line, so that every run keeps the same copy.
 create or replace temp macro deduplicated(landing_table) as table
-    select * exclude (dedupe_key, seq)
-    from query_table(landing_table)
-    qualify row_number() over (
-        partition by dedupe_key
-        order by event_time, source_file, line_no, seq
-    ) = 1;
+    with copied as (
+        select dedupe_key
+        from query_table(landing_table)
+        group by dedupe_key
+        having count(*) > 1
+    ),
+
+    single as (
+        select * from query_table(landing_table)
+        anti join copied using (dedupe_key)
+    ),
+
+    first_copies as (
+        select * from query_table(landing_table)
+        semi join copied using (dedupe_key)
+        qualify row_number() over (
+            partition by dedupe_key
+            order by event_time, source_file, line_no, seq
+        ) = 1
+    )
+
+    select * exclude (dedupe_key, seq) from single
+    union all
+    select * exclude (dedupe_key, seq) from first_copies;
 
 -- SPEC 3, message identity: the tracking key; a wamid that no key links to is a message of
 -- its own.

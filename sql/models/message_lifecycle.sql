@@ -1,9 +1,24 @@
 -- One row per outbound message (SPEC 3 identity) with what its events say: wamid, recipient,
 -- sender, template, and the first time of each lifecycle step (SPEC 4: a later status
--- implies the earlier ones, so `read` counts as delivered and sent).
+-- implies the earlier ones, so `read` counts as delivered and sent). "First" is by event
+-- time, then file and line. Each "first" is an `arg_min` over that order with the file as its
+-- rank among the files, which keeps one small value per message; ordered aggregates kept
+-- every event's row (with its file's name) once per aggregate, and spilled to disk when
+-- memory was tight.
 create or replace temp table message_lifecycle as
-with events as (
-    select * from outbound_events
+with files as (
+    select
+        source_file,
+        row_number() over (order by source_file) as file_rank
+    from (select distinct source_file from outbound_events)
+),
+
+events as (
+    select
+        outbound_events.*,
+        (outbound_events.event_time, files.file_rank, outbound_events.line_no) as event_order
+    from outbound_events
+    join files using (source_file)
 ),
 
 template_of_key as (
@@ -20,15 +35,13 @@ lifecycle as (
     select
         message_ref,
         any_value(key) as key,
-        first(message_id order by event_time, source_file, line_no)
-            filter (message_id is not null) as message_id,
+        arg_min(message_id, event_order) filter (message_id is not null) as message_id,
         -- a WhatsApp id (accepted, status) before the number the template was sent to
-        first(recipient order by kind = 'template_send', event_time, source_file, line_no)
+        arg_min(recipient, (kind = 'template_send', event_order))
             filter (recipient is not null) as recipient,
-        first(envelope_sender order by event_time, source_file, line_no)
+        arg_min(envelope_sender, event_order)
             filter (envelope_sender is not null) as envelope_sender,
-        first(path_sender order by event_time, source_file, line_no)
-            filter (path_sender is not null) as path_sender,
+        arg_min(path_sender, event_order) filter (path_sender is not null) as path_sender,
         min(event_time) as first_event_at,
         min(event_time) filter (kind in ('accepted', 'status')) as accepted_at,
         min(event_time) filter (kind = 'status' and status in ('sent', 'delivered', 'read'))
@@ -38,8 +51,7 @@ lifecycle as (
         min(event_time) filter (kind = 'status' and status = 'read') as read_at,
         min(event_time) filter (kind = 'status' and status = 'failed' or kind = 'api_error')
             as failed_at,
-        first(code order by event_time, source_file, line_no)
-            filter (code is not null) as first_error_code
+        arg_min(code, event_order) filter (code is not null) as first_error_code
     from events
     group by message_ref
 ),

@@ -12,10 +12,11 @@ import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-from flows.nightly import RunSummary, nightly_for
+from flows.nightly import RunSummary, nightly_for, partitions
 from flows.sample import SampleSpec, write_sample
 from flows.settings import DEFAULT_SOURCE, RunSettings, Tuning
 from tests.flows.conftest import wa_etl_run
+from transforms.discover import ArchiveFile
 from transforms.tables import TABLES
 
 AS_OF = datetime(2026, 11, 24, 2, tzinfo=UTC)
@@ -238,3 +239,28 @@ def test_the_defaults_read_the_bundled_sample() -> None:
     assert sample.is_dir()
     assert len([path for path in sample.rglob("*") if path.is_file()]) > 300
     assert sum(path.stat().st_size for path in sample.rglob("*")) < 8_000_000
+
+
+def _files(*sizes_mb: float) -> list[ArchiveFile]:
+    at = datetime(2026, 11, 24, tzinfo=UTC)
+    return [
+        ArchiveFile(
+            uri=f"/archive/{index:03d}.jsonl.gz", size=int(size * (1 << 20)), modified_at=at
+        )
+        for index, size in enumerate(sizes_mb)
+    ]
+
+
+def test_partitions_give_every_worker_several_tasks_of_bounded_size() -> None:
+    files = _files(*[1] * 80)
+    # 80 MB for 2 workers: 8 tasks of 10 MB, consecutive files, each file once
+    groups = partitions(files, 256 << 20, workers=2)
+    assert [len(group) for group in groups] == [10] * 8
+    assert [file for group in groups for file in group] == files
+    # the partition size caps them
+    assert [len(group) for group in partitions(files, 5 << 20, workers=2)] == [5] * 16
+    # a small archive is one task, not many tiny ones
+    assert partitions(_files(0.5, 0.5, 0.5), 256 << 20, workers=2) == [_files(0.5, 0.5, 0.5)]
+    # a file larger than a partition is a task of its own
+    sizes = [len(group) for group in partitions(_files(3, 50, 3, 3), 256 << 20, workers=2)]
+    assert sizes == [1, 1, 2]

@@ -33,9 +33,11 @@ def test_small_files_share_a_batch_and_a_large_one_fills_several() -> None:
     found = list(batches(FILES, lambda file: Trickling(contents[file.uri]), 400, 1 << 20, tallies))
     assert len(found) >= 3
     assert [file_index for file_index, _ in found[0].chunks][:2] == [0, 1]
-    data, keys = batch_input(found[0], {})
-    assert keys[:3] == [(0, 1), (0, 3), (1, 1)]
-    assert data.startswith(b'{"n":1}\n\n{"n":2}\n{"n":3}\n')
+    readable = batch_input(found[0], {})
+    assert readable.keys[:3] == [(0, 1), (0, 3), (1, 1)]
+    assert readable.data.startswith(b'{"n":1}\n\n{"n":2}\n{"n":3}\n')
+    # where each key's line starts (the blank line 2 of file a is skipped)
+    assert readable.starts[:4] == [0, 9, 17, 25]
     assert [(tally.lines, tally.blank) for tally in tallies] == [(3, 1), (1, 0), (200, 0)]
     # the manifest's content hash is of the bytes read, without a second read
     assert [tally.content_sha256 for tally in tallies] == [
@@ -51,8 +53,8 @@ def test_a_cut_off_last_line_is_judged_before_duckdb_reads_the_batch() -> None:
         FILES[:1], lambda _: io.BytesIO(b'{"n":1}\n{"n":'), 1 << 20, 1 << 20, tallies
     )
     rejected: dict[tuple[int, int], str] = {}
-    data, keys = batch_input(batch, rejected)
-    assert (data, keys) == (b'{"n":1}\n', [(0, 1)])
+    readable = batch_input(batch, rejected)
+    assert (readable.data, readable.keys, readable.starts) == (b'{"n":1}\n', [(0, 1)], [0])
     assert rejected == {
         (
             0,

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from flows.sample import SampleSpec, write_sample
-from tests.conftest import Warehouse
+from tests.conftest import Warehouse, archive_file
 from transforms.discover import local_listing
 from transforms.read import local_blocks
 
@@ -67,11 +67,11 @@ def test_a_refused_batch_read_by_pydantic_gives_the_rows_of_the_bulk_path(
     _plain_copy(sample, tmp_path / "fallback", repeated_key)
 
     with caplog.at_level(logging.DEBUG, logger="transforms.flatten"):
-        # the sample's few bad lines already send its batch to pydantic; the valid lines are
-        # then read as they are
+        # the sample's few lines that are no JSON object make DuckDB refuse its batch; without
+        # them, it is read as it is, and pydantic judges only them
         bulk: Warehouse = build(tmp_path / "bulk")
-        assert "valid lines of the batch were read as they are" in caplog.text
-        assert "in normal form" not in caplog.text
+        assert "the batch was read without its 3 non-objects" in caplog.text
+        assert "falls back to pydantic" not in caplog.text
         caplog.clear()
         # with a repeated key in every file, DuckDB refuses them as they are, too
         fallback: Warehouse = build(tmp_path / "fallback")
@@ -83,3 +83,22 @@ def test_a_refused_batch_read_by_pydantic_gives_the_rows_of_the_bulk_path(
     assert [report.model_dump(exclude={"file", "content_sha256"}) for report in bulk.reports] == [
         report.model_dump(exclude={"file", "content_sha256"}) for report in fallback.reports
     ]
+
+
+def test_a_line_of_the_wrong_shape_sends_its_batch_to_pydantic(
+    tmp_path: Path, build: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    archive = tmp_path / "archive"
+    accepted = {"contacts": [{"wa_id": "9055"}], "messages": [{"id": "wamid.OK"}], "key": "k-1"}
+    archive_file(archive, "a.jsonl", [accepted, '{"statuses": {"id": "x"}}', "not JSON"])
+
+    with caplog.at_level(logging.DEBUG, logger="transforms.flatten"):
+        warehouse: Warehouse = build(archive)
+    # the non-object is set aside first; the object of the wrong shape still refuses the batch
+    assert "falls back to pydantic" in caplog.text
+    assert "valid lines of the batch were read as they are" in caplog.text
+    assert warehouse.rows("select line_no, reason from quarantine order by line_no") == [
+        {"line_no": 2, "reason": "invalid event: statuses: Input should be a valid list"},
+        {"line_no": 3, "reason": "not JSON: expected ident at line 1 column 2"},
+    ]
+    assert warehouse.value("select count(*) from accepted where message_id = 'wamid.OK'") == 1
