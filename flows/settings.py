@@ -25,9 +25,10 @@ class Tuning(BaseModel):
     chunk_mb: int = Field(32, description="DuckDB reads lines in batches of about this many MB")
     max_line_mb: int = Field(256, description="Longer lines are quarantined unread")
     partition_mb: int = Field(
-        256,
-        description="Files are read in tasks of at most about this many MB on disk "
-        "(fewer MB when that gives each worker four tasks)",
+        1024,
+        description="Files are read in tasks of at most about this many MB of JSON "
+        "(compressed files count ten times their size; fewer MB when that gives each "
+        "worker four tasks)",
     )
     workers: int = Field(
         2,
@@ -36,7 +37,7 @@ class Tuning(BaseModel):
     )
     threads: int = Field(2, description="DuckDB threads of the build and the export")
     memory_limit: str = Field(
-        "1GB", description="DuckDB memory limit per connection (beyond it, DuckDB spills to disk)"
+        "800MB", description="DuckDB memory limit per connection (beyond it, DuckDB spills to disk)"
     )
     reply_window_hours: int = Field(
         24,

@@ -91,7 +91,7 @@ class IngestOptions(BaseModel):
     chunk_bytes: int = 32 << 20
     max_line_bytes: int = 256 << 20
     threads: int = 1
-    memory_limit: str = "1GB"
+    memory_limit: str = "800MB"
     pii: PiiMode = "keep"
 
 

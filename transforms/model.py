@@ -47,7 +47,7 @@ class BuildSettings(BaseModel):
     report_missing_hours: int = 24
     incident_gap_seconds: int = 300
     threads: int = 2
-    memory_limit: str = "1GB"
+    memory_limit: str = "800MB"
 
 
 def build_warehouse(database: Path, state: Path, settings: BuildSettings) -> None:

@@ -1,10 +1,11 @@
 -- One row per outbound message (SPEC 3 identity) with what its events say: wamid, recipient,
 -- sender, template, and the first time of each lifecycle step (SPEC 4: a later status
 -- implies the earlier ones, so `read` counts as delivered and sent). "First" is by event
--- time, then file and line. Each "first" is an `arg_min` over that order with the file as its
--- rank among the files, which keeps one small value per message; ordered aggregates kept
--- every event's row (with its file's name) once per aggregate, and spilled to disk when
--- memory was tight.
+-- time, then file and line. Each "first" is an `arg_min` over that order packed into one
+-- number (microseconds, then the file's rank among the files, then the line), which keeps
+-- one small value per message; ordered aggregates kept every event's row (with its file's
+-- name) once per aggregate, and spilled to disk when memory was tight (4.6 s against 1.5 s
+-- at 1,000 MB; at 4,000 MB a struct key took 17 s, the packed number 12 s).
 create or replace temp table message_lifecycle as
 with files as (
     select
@@ -16,7 +17,9 @@ with files as (
 events as (
     select
         outbound_events.*,
-        (outbound_events.event_time, files.file_rank, outbound_events.line_no) as event_order
+        -- 64 bits of time, 32 of file rank, 32 of line number
+        (epoch_us(outbound_events.event_time)::hugeint << 64)
+            + (files.file_rank::hugeint << 32) + outbound_events.line_no as event_order
     from outbound_events
     join files using (source_file)
 ),
@@ -37,7 +40,7 @@ lifecycle as (
         any_value(key) as key,
         arg_min(message_id, event_order) filter (message_id is not null) as message_id,
         -- a WhatsApp id (accepted, status) before the number the template was sent to
-        arg_min(recipient, (kind = 'template_send', event_order))
+        arg_min(recipient, event_order + ((kind = 'template_send')::hugeint << 120))
             filter (recipient is not null) as recipient,
         arg_min(envelope_sender, event_order)
             filter (envelope_sender is not null) as envelope_sender,

@@ -12,7 +12,7 @@ import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-from flows.nightly import RunSummary, nightly_for, partitions
+from flows.nightly import RunSummary, json_bytes_estimate, nightly_for, partitions
 from flows.sample import SampleSpec, write_sample
 from flows.settings import DEFAULT_SOURCE, RunSettings, Tuning
 from tests.flows.conftest import wa_etl_run
@@ -241,26 +241,32 @@ def test_the_defaults_read_the_bundled_sample() -> None:
     assert sum(path.stat().st_size for path in sample.rglob("*")) < 8_000_000
 
 
-def _files(*sizes_mb: float) -> list[ArchiveFile]:
+def _files(*sizes_mb: float, suffix: str = ".jsonl") -> list[ArchiveFile]:
     at = datetime(2026, 11, 24, tzinfo=UTC)
     return [
-        ArchiveFile(
-            uri=f"/archive/{index:03d}.jsonl.gz", size=int(size * (1 << 20)), modified_at=at
-        )
+        ArchiveFile(uri=f"/archive/{index:03d}{suffix}", size=int(size * (1 << 20)), modified_at=at)
         for index, size in enumerate(sizes_mb)
     ]
 
 
 def test_partitions_give_every_worker_several_tasks_of_bounded_size() -> None:
-    files = _files(*[1] * 80)
-    # 80 MB for 2 workers: 8 tasks of 10 MB, consecutive files, each file once
-    groups = partitions(files, 256 << 20, workers=2)
+    files = _files(*[4] * 80)
+    # 320 MB for 2 workers: 8 tasks of 40 MB, consecutive files, each file once
+    groups = partitions(files, 1024 << 20, workers=2)
     assert [len(group) for group in groups] == [10] * 8
     assert [file for group in groups for file in group] == files
     # the partition size caps them
-    assert [len(group) for group in partitions(files, 5 << 20, workers=2)] == [5] * 16
+    assert [len(group) for group in partitions(files, 20 << 20, workers=2)] == [5] * 16
     # a small archive is one task, not many tiny ones
-    assert partitions(_files(0.5, 0.5, 0.5), 256 << 20, workers=2) == [_files(0.5, 0.5, 0.5)]
+    assert partitions(_files(0.5, 0.5, 0.5), 1024 << 20, workers=2) == [_files(0.5, 0.5, 0.5)]
     # a file larger than a partition is a task of its own
-    sizes = [len(group) for group in partitions(_files(3, 50, 3, 3), 256 << 20, workers=2)]
+    sizes = [len(group) for group in partitions(_files(3, 300, 3, 3), 1024 << 20, workers=2)]
     assert sizes == [1, 1, 2]
+
+
+def test_a_compressed_file_weighs_as_the_json_it_holds() -> None:
+    plain, packed = _files(*[4] * 10), _files(*[4] * 10, suffix=".jsonl.gz")
+    assert [json_bytes_estimate(file) for file in (plain[0], packed[0])] == [4 << 20, 40 << 20]
+    # 40 MB of plain JSON and 400 MB of compressed: 55 MB a task; each compressed file alone
+    groups = partitions(plain + packed, 1024 << 20, workers=2)
+    assert [len(group) for group in groups] == [10] + [1] * 10
