@@ -11,12 +11,18 @@ from pathlib import Path
 from transforms.sql import connect, run_model, set_variables
 from transforms.tables import TABLES
 
+# Rows a thread buffers per day before it writes them out. DuckDB's default (524,288) held
+# about 800 MB of a 4 GB night's statuses across the days, and the export ran out of memory
+# under an 800 MB limit; with 65,536 it passes under 400 MB (and is faster: 15.5 s vs 22 s).
+PARTITION_FLUSH_ROWS = 65_536
+
 
 def export_tables(database: Path, target: Path, *, threads: int, memory_limit: str) -> None:
     """Every table of the warehouse to Parquet under `target/<table>/`; tables with a day
     are partitioned `day=YYYY-MM-DD`."""
     target.mkdir(parents=True, exist_ok=True)
     connection = connect(str(database), threads=threads, memory_limit=memory_limit, read_only=True)
+    connection.execute(f"set partitioned_write_flush_threshold = {PARTITION_FLUSH_ROWS}")
     try:
         for name, table in TABLES.items():
             set_variables(connection, {"export_table": name, "day_column": table.day_column})
