@@ -64,10 +64,14 @@ class BatchInput:
     starts: list[int]
 
 
+def _line_starts(lines: list[bytes]) -> Iterator[int]:
+    """Where each line starts when the lines are joined, each ended by a newline."""
+    return accumulate((len(line) + 1 for line in lines[:-1]), initial=0) if lines else iter(())
+
+
 def joined(lines: list[bytes], keys: list[LineKey]) -> BatchInput:
     """The lines, one per key, each ended by a newline."""
-    starts = list(accumulate((len(line) + 1 for line in lines[:-1]), initial=0)) if lines else []
-    return BatchInput(b"".join(line + b"\n" for line in lines), keys, starts)
+    return BatchInput(b"".join(line + b"\n" for line in lines), keys, list(_line_starts(lines)))
 
 
 def _is_last_unterminated(chunk: Chunk, line_no: int) -> bool:
@@ -106,7 +110,7 @@ class BatchLines:
 
 def _starts(chunk: Chunk, nonblank: list[int]) -> list[int]:
     """Where each of the chunk's non-blank lines starts in its data."""
-    every = accumulate((len(line) + 1 for line in chunk.lines[:-1]), initial=0)
+    every = _line_starts(chunk.lines)
     if len(nonblank) == len(chunk.lines):
         return list(every)
     wanted = set(nonblank)
