@@ -1,6 +1,7 @@
 """`wa-etl`: run the nightly flow, or write a sample archive."""
 
 import os
+from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -46,12 +47,14 @@ class SampleCommand(BaseModel):
     messages: int = Field(2000, description="Outbound messages to simulate")
     days: int = Field(3, description="Days the messages spread over")
     seed: int = Field(7, description="Seed: the same seed gives the same archive")
+    start: date | None = Field(None, description="First day of the messages (default 2026-11-16)")
 
     def cli_cmd(self) -> None:
         from flows.sample import SampleSpec, write_sample
 
+        spec = SampleSpec(messages=self.messages, days=self.days, seed=self.seed)
         written = write_sample(
-            self.out, SampleSpec(messages=self.messages, days=self.days, seed=self.seed)
+            self.out, spec.model_copy(update={"start": self.start or spec.start})
         )
         print(written.render())
 

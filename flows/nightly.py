@@ -11,7 +11,7 @@ import errno
 import shutil
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from transforms.flatten import FileReport, IngestOptions, ingest_files
 from transforms.model import BuildSettings, build_warehouse
 from transforms.personal import PiiMode, key_id, required_key
 from transforms.publish import (
+    Reuse,
     export_tables,
     new_export_dir,
     remove_unpublished,
@@ -223,18 +224,37 @@ def merge(
         connection.close()
 
 
+class Update(BaseModel):
+    """An update of the previous warehouse: the run that built that one (its export version
+    bears the run's id) and the days each table changed on since."""
+
+    previous_run_id: str
+    changed_days: dict[str, list[date]]
+
+
 class Built(BaseModel):
-    """What the build wrote: the rows of each table and the newest days' numbers."""
+    """What the build wrote: the rows of each table and the newest days' numbers; and, when
+    it updated the previous warehouse, what the export may keep of the previous export."""
 
     rows: dict[str, int]
     newest_days: list[DayHeadline]
     newest: NewestDays
+    update: Update | None = None
 
 
 @task(cache_policy=NO_CACHE)
-def build(database: Path, state: Path, settings: BuildSettings) -> Built:
-    """Build the warehouse from the state; what it holds."""
-    build_warehouse(database, state, settings)
+def build(database: Path, state: Path, settings: BuildSettings, previous: Path | None) -> Built:
+    """Build the warehouse from the state, by updating the `previous` warehouse when it can
+    be; what it holds."""
+    how = build_warehouse(database, state, settings, previous)
+    update = (
+        Update(previous_run_id=how.previous_run_id, changed_days=how.changed_days)
+        if how.updated and how.previous_run_id is not None
+        else None
+    )
+    get_run_logger().info(
+        "updated the previous warehouse" if update else "built the warehouse anew"
+    )
     with duckdb.connect(str(database), read_only=True) as connection:
         rows = {
             name: connection.execute(f'select count(*) from "{name}"').fetchall()[0][0]
@@ -244,7 +264,7 @@ def build(database: Path, state: Path, settings: BuildSettings) -> Built:
         names = [column[0] for column in newest.description]
         days = [DayHeadline(**dict(zip(names, row, strict=True))) for row in newest.fetchall()]
         newest_reports = newest_days(connection, [headline.day for headline in days])
-        return Built(rows=rows, newest_days=days, newest=newest_reports)
+        return Built(rows=rows, newest_days=days, newest=newest_reports, update=update)
 
 
 @task(cache_policy=NO_CACHE)
@@ -256,9 +276,12 @@ def publish(
     run_folder: Path,
     run_id: str,
     tuning: Tuning,
+    update: Update | None = None,
 ) -> None:
     """Export every table to Parquet, then swap in the new warehouse and export. An export to
-    S3 is written in the run's folder and uploaded before the warehouse is swapped in."""
+    S3 is written in the run's folder and uploaded before the warehouse is swapped in. After
+    an update, a local export keeps the previous export's unchanged days (hard links), if
+    that export is the one published with the previous warehouse."""
     export_to = partial(
         export_tables, database, threads=tuning.threads, memory_limit=tuning.memory_limit
     )
@@ -269,7 +292,13 @@ def publish(
         swap_in_warehouse(warehouse, database)
         return
     version = new_export_dir(export, run_id)
-    export_to(version)
+    published = export.resolve() if export.is_symlink() else None
+    reuse = (
+        Reuse(previous=published, changed_days=update.changed_days)
+        if update is not None and published is not None and published.name == update.previous_run_id
+        else None
+    )
+    export_to(version, reuse=reuse)
     swap_in_warehouse(warehouse, database)
     swap_in_export(export, version)
 
@@ -363,8 +392,11 @@ def _night(night: Night) -> tuple[Listing, ReadPlan, list[FileReport], Built]:
             incident_gap_seconds=tuning.incident_gap_seconds,
             threads=tuning.threads,
             memory_limit=tuning.memory_limit,
+            run_id=night.run_id,
         )
-        built = build(database, paths.state, settings)
+        # a full refresh (asked for, or for another personal-data setting) builds anew
+        previous = None if plan.full_refresh else night.warehouse
+        built = build(database, paths.state, settings, previous)
         publish(
             database,
             night.warehouse,
@@ -373,6 +405,7 @@ def _night(night: Night) -> tuple[Listing, ReadPlan, list[FileReport], Built]:
             night.run_folder,
             night.run_id,
             tuning,
+            built.update,
         )
     except BaseException as error:
         if _is_disk_full(error):

@@ -1,21 +1,41 @@
 """Build the warehouse from the state the runs have read into: de-duplicate, resolve
 identities, and model the raw tables, `messages` and the metrics (SPEC 3, 4 and 5) with the
-SQL in `sql/models`."""
+SQL in `sql/models`.
 
-from datetime import datetime
+A night that adds files updates the previous warehouse instead of building anew (`sql/
+increment`): it finds every message the new events can change (their tracking keys and
+wamids, closed over the links the state's events make), takes those messages' rows out, runs
+the same models over just their landing rows, judges again the replies of their customers,
+and counts the metrics again on the days that changed. Anything else (another version or
+setting, a file read again or forgotten) builds anew; either way the tables are the same
+(tests/transforms/test_update.py).
+"""
+
+import hashlib
+import logging
+import shutil
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from pydantic import BaseModel
 
 from transforms.schema import comment_statements, create_table_sql, table_columns
-from transforms.sql import connect, run_model, run_script, set_variables
+from transforms.sql import (
+    SQL_DIR,
+    connect,
+    run_model,
+    run_script,
+    scalar,
+    set_variables,
+    sql_text,
+)
 from transforms.tables import TABLES, ErrorCodes
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "data" / "seeds"
 # Run in this order: each reads the tables the ones before it made.
-MODELS = (
-    "models/error_codes",
+ROW_MODELS = (
     "models/message_keys",
     "models/outbound_events",
     "models/message_senders",
@@ -28,6 +48,8 @@ MODELS = (
     "models/message_lifecycle",
     "models/attributed_replies",
     "models/messages",
+)
+METRIC_MODELS = (
     "models/delivery_daily",
     "models/error_breakdown",
     "models/rate_limit_incidents",
@@ -35,6 +57,25 @@ MODELS = (
     "models/unclassified",
     "models/ingest_files",
 )
+MODELS = ("models/error_codes", *ROW_MODELS, *METRIC_MODELS)
+# the metric models an update runs on the days that changed (the others run whole)
+DAY_METRICS = {
+    "models/delivery_daily": "delivery_daily",
+    "models/error_breakdown": "error_breakdown",
+}
+# the tables an update writes again day by day (`increment/remove` and `increment/rebuilt`)
+UPDATED_BY_DAY = (
+    "accepted",
+    "template_sends",
+    "statuses",
+    "replies",
+    "errors",
+    "messages",
+    "delivery_daily",
+    "error_breakdown",
+)
+
+log = logging.getLogger(__name__)
 
 
 class BuildSettings(BaseModel):
@@ -48,41 +89,181 @@ class BuildSettings(BaseModel):
     incident_gap_seconds: int = 300
     threads: int = 2
     memory_limit: str = "800MB"
+    run_id: str = ""
 
 
-def build_warehouse(database: Path, state: Path, settings: BuildSettings) -> None:
+class Built(BaseModel):
+    """How the warehouse was built: anew, or by updating the previous one; and, on an update,
+    the days each day-partitioned table changed on (a table not named changed whole)."""
+
+    updated: bool
+    changed_days: dict[str, list[date]] = {}
+    previous_run_id: str | None = None
+
+
+def build_fingerprint(settings: BuildSettings) -> str:
+    """What a warehouse's tables depend on besides the state: the models, the catalogue, the
+    tables' columns, the windows and DuckDB's version. A warehouse built under another
+    fingerprint is built anew, never updated."""
+    digest = hashlib.sha256()
+    for path in sorted([*SQL_DIR.glob("models/*.sql"), *SQL_DIR.glob("increment/*.sql")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest.update((SEED_DIR / "error_codes.csv").read_bytes())
+    for name, table in TABLES.items():
+        digest.update(create_table_sql(name, table_columns(table)).encode())
+    windows = settings.model_dump(include={"reply_window_hours", "report_missing_hours"})
+    windows["incident_gap_seconds"] = settings.incident_gap_seconds
+    digest.update(repr(sorted(windows.items())).encode() + duckdb.__version__.encode())
+    return digest.hexdigest()
+
+
+def build_warehouse(
+    database: Path, state: Path, settings: BuildSettings, previous: Path | None = None
+) -> Built:
     """Write every table of the warehouse into a new DuckDB file at `database`, from the
-    state the runs have read into."""
+    state the runs have read into: by updating a copy of the `previous` warehouse when it
+    can be, else anew."""
+    fingerprint = build_fingerprint(settings)
+    if previous is not None and previous.exists():
+        shutil.copyfile(previous, database)
+        update = _update(database, state, settings, fingerprint)
+        if update is not None:
+            changed_days, previous_run_id = update
+            return Built(updated=True, changed_days=changed_days, previous_run_id=previous_run_id)
+        database.unlink()
+    _build_anew(database, state, settings, fingerprint)
+    return Built(updated=False)
+
+
+def _connect(database: Path, state: Path, settings: BuildSettings) -> duckdb.DuckDBPyConnection:
     connection = connect(
         str(database), threads=settings.threads, memory_limit=settings.memory_limit
     )
+    connection.execute("attach $state as state (read_only)", {"state": str(state)})
+    run_script(connection, "models/macros")
+    set_variables(
+        connection,
+        {
+            "reply_window_hours": settings.reply_window_hours,
+            "report_missing_hours": settings.report_missing_hours,
+            "incident_gap_seconds": settings.incident_gap_seconds,
+            "rebuild_days": None,
+        },
+    )
+    return connection
+
+
+def _parameters(settings: BuildSettings) -> dict[str, dict[str, Any]]:
+    return {
+        "models/error_codes": {
+            "seed_path": str(SEED_DIR / "error_codes.csv"),
+            "columns": table_columns(ErrorCodes),
+        },
+        "models/as_of": {"as_of": settings.as_of, "run_started": settings.run_started},
+    }
+
+
+def _finish(
+    connection: duckdb.DuckDBPyConnection, settings: BuildSettings, fingerprint: str, updated: bool
+) -> None:
+    run_model(
+        connection,
+        "increment/record",
+        {
+            "fingerprint": fingerprint,
+            "run_id": settings.run_id,
+            "built_at": datetime.now(UTC),
+            "updated": updated,
+        },
+    )
+    connection.execute("detach state")
+    connection.execute("checkpoint")
+
+
+def _build_anew(database: Path, state: Path, settings: BuildSettings, fingerprint: str) -> None:
+    connection = _connect(database, state, settings)
     try:
-        connection.execute("attach $state as state (read_only)", {"state": str(state)})
-        run_script(connection, "models/macros")
         for name, table in TABLES.items():
             connection.execute(create_table_sql(name, table_columns(table)))
             for statement in comment_statements(name, table):
                 connection.execute(statement)
-        set_variables(
-            connection,
-            {
-                "reply_window_hours": settings.reply_window_hours,
-                "report_missing_hours": settings.report_missing_hours,
-                "incident_gap_seconds": settings.incident_gap_seconds,
-            },
-        )
         run_script(connection, "models/landing")
         run_script(connection, "models/deduplicated")
-        parameters: dict[str, dict[str, Any]] = {
-            "models/error_codes": {
-                "seed_path": str(SEED_DIR / "error_codes.csv"),
-                "columns": table_columns(ErrorCodes),
-            },
-            "models/as_of": {"as_of": settings.as_of, "run_started": settings.run_started},
-        }
+        parameters = _parameters(settings)
         for model in MODELS:
             run_model(connection, model, parameters.get(model))
-        connection.execute("detach state")
-        connection.execute("checkpoint")
+        _finish(connection, settings, fingerprint, updated=False)
+    finally:
+        connection.close()
+
+
+def _affected(connection: duckdb.DuckDBPyConnection) -> int:
+    return int(
+        scalar(
+            connection,
+            "select (select count(*) from affected_keys) + (select count(*) from affected_wamids)",
+        )
+    )
+
+
+def _update(
+    database: Path, state: Path, settings: BuildSettings, fingerprint: str
+) -> tuple[dict[str, list[date]], str] | None:
+    """Update the copy of the previous warehouse at `database` to the state; the days each
+    table changed on, and the run that built the previous one. None, untouched, when the
+    copy cannot be updated."""
+    connection = _connect(database, state, settings)
+    try:
+        recorded = scalar(
+            connection,
+            "select count(*) from duckdb_tables() where database_name = current_database()"
+            " and schema_name = 'wa_etl_build' and table_name = 'info'",
+        )
+        if not recorded:
+            log.info("the previous warehouse does not say what built it: building anew")
+            return None
+        ((same_build, lost_files),) = connection.execute(
+            sql_text("increment/applicable"), {"fingerprint": fingerprint}
+        ).fetchall()
+        if not same_build or lost_files:
+            log.info(
+                "building anew: %s",
+                "another version or setting built the previous warehouse"
+                if not same_build
+                else f"{lost_files} of its files were read again or forgotten",
+            )
+            return None
+        previous_run_id = str(scalar(connection, "select run_id from wa_etl_build.info"))
+        run_script(connection, "increment/seeds")
+        while True:
+            before = _affected(connection)
+            run_script(connection, "increment/grow")
+            if _affected(connection) == before:
+                break
+        run_script(connection, "increment/landing")
+        run_script(connection, "increment/remove")
+        run_script(connection, "models/deduplicated")
+        parameters = _parameters(settings)
+        for model in ROW_MODELS:
+            run_model(connection, model, parameters.get(model))
+        run_script(connection, "increment/rebuilt")
+        run_script(connection, "increment/reply_scope")
+        run_model(connection, "models/attributed_replies")
+        run_script(connection, "increment/reattributed")
+        for model in METRIC_MODELS:
+            if model in DAY_METRICS:
+                connection.execute(
+                    "set variable rebuild_days = (select coalesce(list(distinct day), []::date[])"
+                    " from changed_days where table_name = $table)",
+                    {"table": DAY_METRICS[model]},
+                )
+            run_model(connection, model, parameters.get(model))
+        changed = connection.execute(
+            "select table_name, list(distinct day order by day) from changed_days"
+            " where day is not null group by table_name"
+        ).fetchall()
+        _finish(connection, settings, fingerprint, updated=True)
+        days = dict(changed)
+        return {name: list(days.get(name, [])) for name in UPDATED_BY_DAY}, previous_run_id
     finally:
         connection.close()

@@ -5,8 +5,12 @@ The export folder is a symbolic link to a versioned folder beside it; publishing
 link at the new version (an atomic rename) and then removes the old version.
 """
 
+import os
 import shutil
+from datetime import date
 from pathlib import Path
+
+from pydantic import BaseModel
 
 from transforms.sql import connect, run_model, set_variables
 from transforms.tables import TABLES
@@ -17,15 +21,30 @@ from transforms.tables import TABLES
 PARTITION_FLUSH_ROWS = 65_536
 
 
-def export_tables(database: Path, target: Path, *, threads: int, memory_limit: str) -> None:
+class Reuse(BaseModel):
+    """What an export may keep from the previous one: the previous export's folder, and per
+    table the days that changed since (a table not named is written whole)."""
+
+    previous: Path
+    changed_days: dict[str, list[date]]
+
+
+def export_tables(
+    database: Path, target: Path, *, threads: int, memory_limit: str, reuse: Reuse | None = None
+) -> None:
     """Every table of the warehouse to Parquet under `target/<table>/`; tables with a day
-    are partitioned `day=YYYY-MM-DD`."""
+    are partitioned `day=YYYY-MM-DD`. With `reuse`, a table's unchanged days are linked from
+    the previous export instead of written again."""
     target.mkdir(parents=True, exist_ok=True)
     connection = connect(str(database), threads=threads, memory_limit=memory_limit, read_only=True)
     connection.execute(f"set partitioned_write_flush_threshold = {PARTITION_FLUSH_ROWS}")
     try:
         for name, table in TABLES.items():
-            set_variables(connection, {"export_table": name, "day_column": table.day_column})
+            days = None if reuse is None else reuse.changed_days.get(name)
+            set_variables(
+                connection,
+                {"export_table": name, "day_column": table.day_column, "export_days": days},
+            )
             folder = target / name
             if table.day_column is None:
                 folder.mkdir(parents=True)
@@ -36,8 +55,27 @@ def export_tables(database: Path, target: Path, *, threads: int, memory_limit: s
                 run_model(connection, "publish/export_table_by_its_day", {"target": str(folder)})
             else:
                 run_model(connection, "publish/export_table_by_day", {"target": str(folder)})
+            if reuse is not None and days is not None:
+                link_unchanged_days(reuse.previous / name, folder, set(days))
     finally:
         connection.close()
+
+
+def link_unchanged_days(previous: Path, folder: Path, changed: set[date]) -> None:
+    """Hard-link the previous export's partitions of the days not in `changed` into `folder`
+    (a copy where the file system cannot link): Parquet files are never written in place, so
+    two versions may share them."""
+    if not previous.is_dir():
+        return
+    for partition in sorted(previous.glob("day=*")):
+        if date.fromisoformat(partition.name.removeprefix("day=")) in changed:
+            continue
+        (folder / partition.name).mkdir(parents=True, exist_ok=True)
+        for file in partition.iterdir():
+            try:
+                os.link(file, folder / partition.name / file.name)
+            except OSError:
+                shutil.copy2(file, folder / partition.name / file.name)
 
 
 def versions_dir(export: Path) -> Path:

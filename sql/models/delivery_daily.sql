@@ -15,6 +15,7 @@ with outcomes as (
         report_missing as is_report_missing,
         epoch(delivered_at - sent_at) as delivery_s
     from messages
+    where is_rebuilt_day(message_day)
 ),
 
 counts as (

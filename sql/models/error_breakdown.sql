@@ -19,6 +19,7 @@ errors as (
     from errors
     left join message_templates
         on message_templates.message_ref = message_ref(errors.key, errors.message_id)
+    where is_rebuilt_day(errors.event_time::date)
 ),
 
 titles as (

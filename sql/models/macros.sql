@@ -32,6 +32,22 @@ create or replace temp macro deduplicated(landing_table) as table
 create or replace temp macro message_ref(key, message_id) as
     coalesce(key, 'wamid:' || message_id);
 
+-- SPEC 4 report_missing: sent, neither delivered nor failed, and longer than the window
+-- between sent_at and the run's as_of.
+create or replace temp macro is_report_missing(sent_at, delivered_at, failed_at) as
+    coalesce(
+        sent_at is not null
+        and delivered_at is null
+        and failed_at is null
+        and getvariable('as_of') - sent_at > to_hours(getvariable('report_missing_hours')),
+        false
+    );
+
+-- The days a metric model counts: every day on a full build; on an update, the days whose
+-- messages or errors changed (variable rebuild_days, a list).
+create or replace temp macro is_rebuilt_day(day) as
+    getvariable('rebuild_days') is null or list_contains(getvariable('rebuild_days'), day);
+
 -- SPEC 3 sender: the event's metadata, else that of any other event of the same message,
 -- else the envelope's sender, else the path's sender=.
 create or replace temp macro resolved_sender(own, of_message, envelope, path) as

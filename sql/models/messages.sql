@@ -27,14 +27,8 @@ final as (
         end as final_status,
         reply_outcomes.message_ref is not null as replied,
         reply_outcomes.first_reply_at,
-        coalesce(
-            lifecycle.sent_at is not null
-            and lifecycle.delivered_at is null
-            and lifecycle.failed_at is null
-            and getvariable('as_of') - lifecycle.sent_at
-                > to_hours(getvariable('report_missing_hours')),
-            false
-        ) as report_missing
+        is_report_missing(lifecycle.sent_at, lifecycle.delivered_at, lifecycle.failed_at)
+            as report_missing
     from lifecycle
     left join reply_outcomes using (message_ref)
 )

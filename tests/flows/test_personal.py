@@ -69,11 +69,11 @@ def every_text(out: Path) -> str:
             out / ".warehouse.duckdb.state" / "state.duckdb",
         ]:
             connection.execute(f"attach '{database}' as db (read_only)")
-            for (table,) in connection.execute(
-                "select table_name from duckdb_tables() where database_name = 'db'"
+            for schema, table in connection.execute(
+                "select schema_name, table_name from duckdb_tables() where database_name = 'db'"
             ).fetchall():
-                target = out / f"dump-{database.stem}-{table}.csv"
-                connection.execute(f"copy db.main.{table} to '{target}' (header false)")
+                target = out / f"dump-{database.stem}-{schema}-{table}.csv"
+                connection.execute(f"copy db.{schema}.{table} to '{target}' (header false)")
                 dumps.append(target)
             connection.execute("detach db")
         for parquet in sorted((out / "export").rglob("*.parquet")):

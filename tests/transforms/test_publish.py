@@ -1,6 +1,7 @@
 """Publishing: every table exported to Parquet as it is in the warehouse, and the new
 warehouse and export swapped in atomically."""
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -9,7 +10,13 @@ import pytest
 
 from flows.sample import SampleSpec, write_sample
 from tests.conftest import warehouse_of
-from transforms.publish import export_tables, new_export_dir, swap_in_export, swap_in_warehouse
+from transforms.publish import (
+    Reuse,
+    export_tables,
+    new_export_dir,
+    swap_in_export,
+    swap_in_warehouse,
+)
 from transforms.schema import polars_schema, table_columns
 from transforms.tables import TABLES, Messages
 
@@ -47,6 +54,42 @@ def test_every_table_is_exported_row_for_row(exported: tuple[Path, Path], table:
             f"select distinct strftime({day}::date, 'day=%Y-%m-%d') from {table} order by 1"
         ).fetchall()
         assert folders == [day for (day,) in days]
+
+
+def test_an_update_s_export_writes_the_changed_days_and_links_the_others(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    database, previous = exported
+    status_days = sorted(path.name for path in (previous / "statuses").iterdir())
+    assert len(status_days) >= 3
+    changed = date.fromisoformat(status_days[1].removeprefix("day="))
+    target = tmp_path / "export"
+    reuse = Reuse(previous=previous, changed_days={"statuses": [changed], "messages": []})
+    export_tables(database, target, threads=2, memory_limit="1GB", reuse=reuse)
+
+    def inodes(root: Path, table: str) -> dict[str, int]:
+        return {
+            str(file.relative_to(root)): file.stat().st_ino
+            for file in (root / table).rglob("*.parquet")
+        }
+
+    before, after = inodes(previous, "statuses"), inodes(target, "statuses")
+    assert sorted({name.split("/")[1] for name in after}) == status_days
+    rewritten = {name for name in after if before.get(name) != after[name]}
+    assert {name.split("/")[1] for name in rewritten} == {status_days[1]}
+    # a table with no changed day is all links; a table not named is written whole
+    assert inodes(target, "messages") == inodes(previous, "messages")
+    assert not set(inodes(target, "errors").values()) & set(inodes(previous, "errors").values())
+    with duckdb.connect() as connection:
+        for table in ("statuses", "messages", "errors"):
+            rows = [
+                connection.execute(
+                    f"select count(*), sum(hash(columns(*))) from read_parquet("
+                    f"'{root / table}/**/*.parquet', hive_partitioning = true)"
+                ).fetchall()
+                for root in (previous, target)
+            ]
+            assert rows[0] == rows[1]
 
 
 def test_the_export_reads_with_the_schema_the_models_give(exported: tuple[Path, Path]) -> None:

@@ -1,0 +1,239 @@
+"""A night that adds files updates the previous warehouse (transforms/model.py, sql/increment):
+after every night, every table of the updated warehouse equals a full build from the same
+state, row for row; and the update rewrites only the days the new events touch."""
+
+import shutil
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.sample import SampleSpec, write_sample
+from tests.conftest import archive_file, fixture_line
+from tests.payloads import accepted, api_error, envelope, iso, reply, status, template_send
+from transforms.discover import local_listing
+from transforms.flatten import IngestOptions, ingest_files
+from transforms.model import BuildSettings, Built, build_warehouse
+from transforms.read import open_local
+from transforms.state import ReadPlan, ingest_file_rows, merge_run, open_state, run_landing_files
+from transforms.tables import TABLES
+
+Rows = dict[str, list[tuple[object, ...]]]
+
+
+def read_night(work: Path, archive: Path, night: int) -> datetime:
+    """Read the files of `archive` the state has not read yet into the state, as one night's
+    run does; when the night started."""
+    started = datetime(2026, 11, 17, 3, tzinfo=UTC) + timedelta(days=night)
+    state = open_state(work / "state.duckdb", threads=2, memory_limit="1GB")
+    try:
+        known = {uri for (uri,) in state.execute("select uri from manifest").fetchall()}
+        listed = local_listing(archive).files
+        files = [file for file in listed if file.uri not in known]
+        run = work / f"run-{night}"
+        (run / "scratch").mkdir(parents=True)
+        reports = ingest_files(
+            files, open_local, run / "landing", run / "scratch", "p", started, IngestOptions()
+        )
+        merge_run(
+            state,
+            run_landing_files(run / "landing"),
+            ingest_file_rows(reports, f"run-{night}", started),
+            ReadPlan(read=files, unchanged=len(known), vanished=[]),
+            [file.uri for file in listed],
+            started,
+        )
+    finally:
+        state.close()
+    return started
+
+
+def tables(database: Path) -> Rows:
+    with duckdb.connect(str(database), read_only=True) as connection:
+        return {
+            name: sorted(connection.execute(f"from {name}").fetchall(), key=repr) for name in TABLES
+        }
+
+
+def nights_updated_and_built_anew(work: Path, archive: Path, night: int) -> tuple[Built, Rows]:
+    """Read the night's new files, update the previous warehouse and build one anew; assert
+    both hold the same rows; what the update did, and the rows."""
+    started = read_night(work, archive, night)
+    settings = BuildSettings(run_started=started)
+    updated, anew = work / f"updated-{night}.duckdb", work / f"anew-{night}.duckdb"
+    previous = work / f"updated-{night - 1}.duckdb"
+    built = build_warehouse(updated, work / "state.duckdb", settings, previous)
+    build_warehouse(anew, work / "state.duckdb", settings)
+    rows = tables(updated)
+    assert rows == tables(anew)
+    return built, rows
+
+
+def test_nights_of_the_sample_update_to_what_a_full_build_gives(tmp_path: Path) -> None:
+    sample = tmp_path / "sample"
+    write_sample(sample, SampleSpec(messages=400, days=4, seed=5))
+    files = local_listing(sample).files
+    arrival = sorted({file.hints.arrival_day for file in files if file.hints.arrival_day})
+    assert len(arrival) >= 4
+    archive = tmp_path / "archive"
+    for night, last_day in enumerate(arrival, start=1):
+        for file in files:
+            day = file.hints.arrival_day
+            if (day is None and night == 1) or (day is not None and day <= last_day):
+                target = archive / Path(file.uri).relative_to(sample)
+                if not target.exists():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(file.uri, target)
+        built, rows = nights_updated_and_built_anew(tmp_path, archive, night)
+        assert built.updated == (night > 1)
+        if night == len(arrival):
+            assert rows["messages"] and rows["delivery_daily"]
+            # the newest day's files leave the oldest days' statuses alone
+            with duckdb.connect(str(tmp_path / f"updated-{night}.duckdb")) as warehouse:
+                ((first_day,),) = warehouse.execute(
+                    "select min(event_time)::date from statuses"
+                ).fetchall()
+            assert first_day not in built.changed_days["statuses"]
+            assert built.changed_days["statuses"]
+
+
+SENDER_FILE = "sender=15550100001/dt={}/{}.jsonl"
+
+
+def test_late_links_replies_copies_and_the_moving_as_of_update_the_right_rows(
+    tmp_path: Path,
+) -> None:
+    archive = tmp_path / "archive"
+    archive_file(
+        archive,
+        SENDER_FILE.format("2026-11-17", "b-night-1"),
+        [
+            # a: sent to the customer at 09:00, who writes back without context at 10:00
+            envelope(template_send("whatsapp-a", "2026-11-17 09:00"), iso("2026-11-17 09:00")),
+            envelope(accepted("whatsapp-a", "wamid.A"), iso("2026-11-17 09:00:01")),
+            status("wamid.A", "sent", "2026-11-17 09:00:05", "whatsapp-a"),
+            status("wamid.A", "delivered", "2026-11-17 09:00:09", "whatsapp-a"),
+            reply("wamid.R1", "2026-11-17 10:00"),
+            # c: sent and never heard of again: report_missing once as_of is a day later
+            envelope(accepted("whatsapp-c", "wamid.C", "491700000003"), iso("2026-11-17 08:00")),
+            status(
+                "wamid.C", "sent", "2026-11-17 08:00:05", "whatsapp-c", recipient="491700000003"
+            ),
+            # d: known by its wamid only, until its accepted event arrives
+            status("wamid.D", "sent", "2026-11-17 07:00", recipient="491700000004"),
+            # f: sent to another customer, and answered in context by yet another
+            envelope(accepted("whatsapp-f", "wamid.F", "491700000006"), iso("2026-11-17 12:59")),
+            status("wamid.F", "sent", "2026-11-17 13:00", "whatsapp-f", recipient="491700000006"),
+            fixture_line("spec/webhook_error"),
+            envelope(api_error("whatsapp-e", 131056), iso("2026-11-17 12:00")),
+        ],
+    )
+    built, first = nights_updated_and_built_anew(tmp_path, archive, 1)
+    assert not built.updated
+    archive_file(
+        archive,
+        SENDER_FILE.format("2026-11-18", "b-night-2"),
+        [
+            # b: a later message to the same customer, sent before the reply: the reply is b's
+            envelope(template_send("whatsapp-b", "2026-11-17 09:30"), iso("2026-11-17 09:30")),
+            envelope(accepted("whatsapp-b", "wamid.B"), iso("2026-11-17 09:30:01")),
+            envelope(accepted("whatsapp-d", "wamid.D", "491700000004"), iso("2026-11-17 06:59")),
+            status("wamid.B", "read", "2026-11-18 09:00", "whatsapp-b"),
+            envelope(api_error("whatsapp-e", 130429), iso("2026-11-18 12:00")),
+        ],
+    )
+    # replies to messages no new event touches: without context (c), in context (f)
+    archive_file(
+        archive,
+        SENDER_FILE.format("2026-11-18", "c-replies"),
+        [
+            reply("wamid.R2", "2026-11-17 20:00", customer="491700000003"),
+            reply("wamid.R3", "2026-11-18 08:00", context="wamid.F", customer="491700000099"),
+        ],
+    )
+    # a copy of a's sent status in a file that sorts first: the copy that counts moves
+    archive_file(
+        archive,
+        SENDER_FILE.format("2026-11-17", "a-copy"),
+        [status("wamid.A", "sent", "2026-11-17 09:00:05", "whatsapp-a")],
+    )
+    built, second = nights_updated_and_built_anew(tmp_path, archive, 2)
+    assert built.updated
+    with duckdb.connect(str(tmp_path / "updated-2.duckdb"), read_only=True) as warehouse:
+        messages = {
+            key: (replied, report_missing)
+            for key, replied, report_missing in warehouse.execute(
+                "select key, replied, report_missing from messages"
+            ).fetchall()
+        }
+        sent_from = warehouse.execute(
+            "select source_file from statuses where message_id = 'wamid.A' and status = 'sent'"
+        ).fetchall()
+    assert messages == {
+        "whatsapp-a": (False, False),
+        "whatsapp-b": (True, False),
+        "whatsapp-c": (True, True),
+        "whatsapp-d": (False, True),
+        "whatsapp-e": (False, False),
+        "whatsapp-f": (True, False),
+    }
+    assert [Path(str(uri)).name for (uri,) in sent_from] == ["a-copy.jsonl"]
+    assert len(second["errors"]) == len(first["errors"]) + 1
+    # the day the new events and the moved as_of touch, not the others
+    assert built.changed_days["messages"] == [date(2026, 11, 17)]
+    assert built.changed_days["errors"] == [date(2026, 11, 17), date(2026, 11, 18)]
+
+
+def test_a_warehouse_built_by_another_version_or_from_files_read_again_is_built_anew(
+    tmp_path: Path,
+) -> None:
+    archive = tmp_path / "archive"
+    archive_file(
+        archive,
+        SENDER_FILE.format("2026-11-17", "one"),
+        [status("wamid.A", "sent", "2026-11-17 09:00:05", "whatsapp-a")],
+    )
+    nights_updated_and_built_anew(tmp_path, archive, 1)
+    archive_file(
+        archive,
+        SENDER_FILE.format("2026-11-17", "two"),
+        [status("wamid.A", "read", "2026-11-17 09:10", "whatsapp-a")],
+    )
+    started = read_night(tmp_path, archive, 2)
+    state, previous = tmp_path / "state.duckdb", tmp_path / "updated-1.duckdb"
+    # other windows: another fingerprint
+    other = BuildSettings(run_started=started, report_missing_hours=48)
+    assert not build_warehouse(tmp_path / "other.duckdb", state, other, previous).updated
+    same = BuildSettings(run_started=started)
+    assert build_warehouse(tmp_path / "same.duckdb", state, same, previous).updated
+    # a file read again replaces rows the update cannot find
+    with duckdb.connect(str(state)) as connection:
+        connection.execute("update manifest set run_id = 'run-9' where uri like '%one.jsonl'")
+    assert not build_warehouse(tmp_path / "again.duckdb", state, same, previous).updated
+    again, updated = tables(tmp_path / "again.duckdb"), tables(tmp_path / "same.duckdb")
+    assert again.pop("ingest_files") != updated.pop("ingest_files")  # the run id we changed
+    assert again == updated
+
+
+@pytest.mark.parametrize("missing", ["schema", "nothing"])
+def test_a_warehouse_without_its_build_record_is_built_anew(tmp_path: Path, missing: str) -> None:
+    archive = tmp_path / "archive"
+    archive_file(
+        archive,
+        SENDER_FILE.format("2026-11-17", "one"),
+        [status("wamid.A", "sent", "2026-11-17 09:00:05", "whatsapp-a")],
+    )
+    nights_updated_and_built_anew(tmp_path, archive, 1)
+    previous = tmp_path / "updated-1.duckdb"
+    if missing == "schema":
+        with duckdb.connect(str(previous)) as connection:
+            connection.execute("drop schema wa_etl_build cascade")
+    started = read_night(tmp_path, archive, 2)
+    built = build_warehouse(
+        tmp_path / "next.duckdb",
+        tmp_path / "state.duckdb",
+        BuildSettings(run_started=started),
+        previous,
+    )
+    assert built.updated == (missing == "nothing")
