@@ -7,13 +7,14 @@ link at the new version (an atomic rename) and then removes the old version.
 
 import os
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from transforms.schema import table_columns
 from transforms.sql import connect, run_model, set_variables
-from transforms.tables import TABLES
+from transforms.tables import TABLES, Table
 
 # Rows a thread buffers per day before it writes them out. DuckDB's default (524,288) held
 # about 800 MB of a 4 GB night's statuses across the days, and the export ran out of memory
@@ -43,7 +44,12 @@ def export_tables(
             days = None if reuse is None else reuse.changed_days.get(name)
             set_variables(
                 connection,
-                {"export_table": name, "day_column": table.day_column, "export_days": days},
+                {
+                    "export_table": name,
+                    "day_column": table.day_column,
+                    "export_days": days,
+                    **day_range(table, days),
+                },
             )
             folder = target / name
             if table.day_column is None:
@@ -59,6 +65,21 @@ def export_tables(
                 link_unchanged_days(reuse.previous / name, folder, set(days))
     finally:
         connection.close()
+
+
+def day_range(table: type[Table], days: list[date] | None) -> dict[str, date | datetime | None]:
+    """The first and the end (exclusive) of `days`, in the type of the table's day column: a
+    range the table's zone maps can answer (casting every time to a date took 0.4 s on 10
+    million statuses, to export a few thousand)."""
+    if not days or table.day_column is None:
+        return {"export_from": None, "export_until": None}
+    first, end = min(days), max(days) + timedelta(days=1)
+    if table_columns(table)[table.day_column] == "DATE":
+        return {"export_from": first, "export_until": end}
+    return {
+        "export_from": datetime.combine(first, time(), UTC),
+        "export_until": datetime.combine(end, time(), UTC),
+    }
 
 
 def link_unchanged_days(previous: Path, folder: Path, changed: set[date]) -> None:

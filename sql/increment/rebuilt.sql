@@ -13,8 +13,15 @@ select distinct 'errors', event_time::date from deduplicated_errors;
 insert into changed_days
 select distinct 'messages', first_event_at::date from message_lifecycle;
 
+-- only a message sent and neither delivered nor failed can be or become report_missing
+create or replace temp table turned as
+select rowid as row_id, message_day from messages
+where sent_at is not null
+    and delivered_at is null
+    and failed_at is null
+    and report_missing != is_report_missing(sent_at, delivered_at, failed_at);
+
 insert into changed_days
-select distinct 'messages', message_day from messages
-where report_missing != is_report_missing(sent_at, delivered_at, failed_at);
-update messages set report_missing = is_report_missing(sent_at, delivered_at, failed_at)
-where report_missing != is_report_missing(sent_at, delivered_at, failed_at);
+select distinct 'messages', message_day from turned;
+update messages set report_missing = not report_missing
+where rowid in (select row_id from turned);

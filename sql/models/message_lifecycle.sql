@@ -29,7 +29,8 @@ template_of_key as (
         key,
         first(template order by event_time, source_file, line_no) as template,
         first(language order by event_time, source_file, line_no) as language
-    from template_sends
+    -- the same rows as the table `template_sends` (an update's are just its messages')
+    from deduplicated_template_sends
     where key is not null
     group by key
 ),

@@ -3,11 +3,14 @@ after every night, every table of the updated warehouse equals a full build from
 state, row for row; and the update rewrites only the days the new events touch."""
 
 import shutil
+import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows.sample import SampleSpec, write_sample
 from tests.conftest import archive_file, fixture_line
@@ -237,3 +240,78 @@ def test_a_warehouse_without_its_build_record_is_built_anew(tmp_path: Path, miss
         previous,
     )
     assert built.updated == (missing == "nothing")
+
+
+KEYS = ["whatsapp-1", "whatsapp-2", "whatsapp-3"]
+WAMIDS = ["wamid.1", "wamid.2", "wamid.3", "wamid.4"]
+CUSTOMERS = ["491700000001", "491700000002"]
+moments = st.integers(0, 36 * 60).map(
+    lambda minutes: (datetime(2026, 11, 17) + timedelta(minutes=minutes)).isoformat(" ")
+)
+events = st.one_of(
+    st.builds(
+        lambda key, moment, customer: envelope(
+            template_send(key, moment, recipient=customer), iso(moment)
+        ),
+        st.sampled_from(KEYS),
+        moments,
+        st.sampled_from(CUSTOMERS),
+    ),
+    st.builds(
+        lambda key, wamid, moment, customer: envelope(accepted(key, wamid, customer), iso(moment)),
+        st.sampled_from(KEYS),
+        st.sampled_from(WAMIDS),
+        moments,
+        st.sampled_from(CUSTOMERS),
+    ),
+    st.builds(
+        lambda wamid, state, moment, key, customer: status(
+            wamid, state, moment, key, recipient=customer
+        ),
+        st.sampled_from(WAMIDS),
+        st.sampled_from(["sent", "delivered", "read", "failed"]),
+        moments,
+        st.one_of(st.none(), st.sampled_from(KEYS)),
+        st.sampled_from(CUSTOMERS),
+    ),
+    st.builds(
+        lambda number, moment, context, customer: reply(
+            f"wamid.reply{number}", moment, context=context, customer=customer
+        ),
+        st.integers(1, 4),
+        moments,
+        st.one_of(st.none(), st.sampled_from(WAMIDS)),
+        st.sampled_from(CUSTOMERS),
+    ),
+    st.builds(
+        lambda key, moment: envelope(api_error(key, 130429), iso(moment)),
+        st.sampled_from(KEYS),
+        moments,
+    ),
+)
+
+
+@settings(max_examples=12)
+@given(
+    nights=st.lists(
+        st.lists(st.tuples(st.sampled_from("abc"), events), min_size=1, max_size=8),
+        min_size=2,
+        max_size=3,
+    )
+)
+def test_any_events_over_any_nights_update_to_what_a_full_build_gives(
+    nights: list[list[tuple[str, dict[str, object]]]],
+) -> None:
+    """Keys, wamids and customers drawn from a few, so that links, copies (the same event
+    in two files, whose names sort either way), moved replies and late events meet."""
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        for night, lines in enumerate(nights, start=1):
+            for name in "abc":
+                chosen = [line for file, line in lines if file == name]
+                if chosen:
+                    archive_file(
+                        work / "archive", SENDER_FILE.format("2026-11-17", f"{name}{night}"), chosen
+                    )
+            built, _ = nights_updated_and_built_anew(work, work / "archive", night)
+            assert built.updated == (night > 1)
