@@ -136,7 +136,8 @@ def _pass_columns(name: str) -> dict[str, str]:
 
 
 def ingest_connection(options: IngestOptions, key: bytes | None) -> duckdb.DuckDBPyConnection:
-    connection = connect(threads=options.threads, memory_limit=options.memory_limit)
+    # a batch's lines are numbered in the order DuckDB reads them
+    connection = connect(threads=options.threads, memory_limit=options.memory_limit, ordered=True)
     for statement in validation_macros(ELEMENT_MODELS, LINE_SCALARS):
         connection.execute(statement)
     run_script(connection, "ingest/macros")

@@ -38,6 +38,7 @@ SEED_DIR = Path(__file__).resolve().parents[1] / "data" / "seeds"
 ROW_MODELS = (
     "models/message_keys",
     "models/outbound_events",
+    "models/message_lifecycle",
     "models/message_senders",
     "models/accepted",
     "models/template_sends",
@@ -45,7 +46,6 @@ ROW_MODELS = (
     "models/replies",
     "models/errors",
     "models/as_of",
-    "models/message_lifecycle",
     "models/attributed_replies",
     "models/messages",
 )

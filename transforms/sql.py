@@ -43,14 +43,22 @@ def declared_keys(name: str) -> tuple[str, ...]:
 
 
 def connect(
-    database: str = ":memory:", *, threads: int, memory_limit: str, read_only: bool = False
+    database: str = ":memory:",
+    *,
+    threads: int,
+    memory_limit: str,
+    read_only: bool = False,
+    ordered: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection in UTC (so a timestamp's date is its UTC date), with bounded
-    threads and memory."""
+    threads and memory. Unless `ordered`, results and tables keep no particular row order:
+    every model orders what it needs, and an insert that must keep its input's order runs
+    on one thread (inserting 560,000 statuses took 2.6 s ordered, 1.25 s not)."""
     connection = duckdb.connect(database, read_only=read_only)
     connection.execute("set TimeZone = 'UTC'")
     connection.execute(f"set threads = {int(threads)}")
     connection.execute("set memory_limit = $limit", {"limit": memory_limit})
+    connection.execute(f"set preserve_insertion_order = {str(ordered).lower()}")
     return connection
 
 

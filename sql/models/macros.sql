@@ -1,7 +1,10 @@
 -- SPEC 3, duplicates: webhooks are delivered at least once and archives overlap. Landing rows
 -- with the same dedupe_key are one event; the copy with the earliest event time counts, then
--- the first file and line, so that every run keeps the same copy.
-create or replace temp macro deduplicated(landing_table) as table
+-- the first file and line, so that every run keeps the same copy. The later copies, by where
+-- they are (file, line, position in the line): few rows, so that the raw tables can be read
+-- from the landing rows without them instead of from a de-duplicated copy of every row (which
+-- held the whole night in memory, and spilled to disk).
+create or replace temp macro later_copies(landing_table) as table
     with copied as (
         select dedupe_key
         from query_table(landing_table)
@@ -9,23 +12,20 @@ create or replace temp macro deduplicated(landing_table) as table
         having count(*) > 1
     ),
 
-    single as (
-        select * from query_table(landing_table)
-        anti join copied using (dedupe_key)
-    ),
-
-    first_copies as (
-        select * from query_table(landing_table)
+    ranked as (
+        select
+            source_file,
+            line_no,
+            seq,
+            row_number() over (
+                partition by dedupe_key
+                order by event_time, source_file, line_no, seq
+            ) as copy_rank
+        from query_table(landing_table)
         semi join copied using (dedupe_key)
-        qualify row_number() over (
-            partition by dedupe_key
-            order by event_time, source_file, line_no, seq
-        ) = 1
     )
 
-    select * exclude (dedupe_key, seq) from single
-    union all
-    select * exclude (dedupe_key, seq) from first_copies;
+    select source_file, line_no, seq from ranked where copy_rank > 1;
 
 -- SPEC 3, message identity: the tracking key; a wamid that no key links to is a message of
 -- its own.

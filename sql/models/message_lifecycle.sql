@@ -1,27 +1,11 @@
 -- One row per outbound message (SPEC 3 identity) with what its events say: wamid, recipient,
 -- sender, template, and the first time of each lifecycle step (SPEC 4: a later status
 -- implies the earlier ones, so `read` counts as delivered and sent). "First" is by event
--- time, then file and line. Each "first" is an `arg_min` over that order packed into one
--- number (microseconds, then the file's rank among the files, then the line), which keeps
--- one small value per message; ordered aggregates kept every event's row (with its file's
--- name) once per aggregate, and spilled to disk when memory was tight (4.6 s against 1.5 s
--- at 1,000 MB; at 4,000 MB a struct key took 17 s, the packed number 12 s).
+-- time, then file and line: `event_order` (outbound_events). `metadata_sender` is the
+-- earliest business number of the message's own events' metadata (`message_senders`).
 create or replace temp table message_lifecycle as
-with files as (
-    select
-        source_file,
-        row_number() over (order by source_file) as file_rank
-    from (select distinct source_file from outbound_events)
-),
-
-events as (
-    select
-        outbound_events.*,
-        -- 64 bits of time, 32 of file rank, 32 of line number
-        (epoch_us(outbound_events.event_time)::hugeint << 64)
-            + (files.file_rank::hugeint << 32) + outbound_events.line_no as event_order
-    from outbound_events
-    join files using (source_file)
+with events as (
+    select * from outbound_events
 ),
 
 template_of_key as (
@@ -43,9 +27,12 @@ lifecycle as (
         -- a WhatsApp id (accepted, status) before the number the template was sent to
         arg_min(recipient, event_order + ((kind = 'template_send')::hugeint << 120))
             filter (recipient is not null) as recipient,
-        arg_min(envelope_sender, event_order)
-            filter (envelope_sender is not null) as envelope_sender,
-        arg_min(path_sender, event_order) filter (path_sender is not null) as path_sender,
+        arg_min(sender, event_order) filter (sender is not null) as metadata_sender,
+        -- the first envelope's sender, else the first path's: one aggregate for both
+        arg_min(
+            coalesce(envelope_sender, path_sender),
+            ((envelope_sender is null)::hugeint << 120) + event_order
+        ) filter (coalesce(envelope_sender, path_sender) is not null) as other_sender,
         min(event_time) as first_event_at,
         min(event_time) filter (kind in ('accepted', 'status')) as accepted_at,
         min(event_time) filter (kind = 'status' and status in ('sent', 'delivered', 'read'))
@@ -62,14 +49,11 @@ lifecycle as (
 
 final as (
     select
-        lifecycle.* exclude (envelope_sender, path_sender),
-        resolved_sender(
-            null, message_senders.sender, lifecycle.envelope_sender, lifecycle.path_sender
-        ) as sender,
+        lifecycle.* exclude (other_sender),
+        resolved_sender(null, lifecycle.metadata_sender, lifecycle.other_sender, null) as sender,
         template_of_key.template,
         template_of_key.language
     from lifecycle
-    left join message_senders using (message_ref)
     left join template_of_key using (key)
 )
 

@@ -1,9 +1,8 @@
 -- SPEC 3 sender: the business number of each message from the metadata of any of its events
--- (the earliest that has one).
-create or replace temp table message_senders as
+-- (the earliest that has one; `message_lifecycle`).
+create or replace temp view message_senders as
 select
     message_ref,
-    first(sender order by event_time, source_file, line_no) as sender
-from outbound_events
-where sender is not null
-group by message_ref
+    metadata_sender as sender
+from message_lifecycle
+where metadata_sender is not null

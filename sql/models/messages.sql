@@ -15,7 +15,7 @@ reply_outcomes as (
 
 final as (
     select
-        lifecycle.* exclude (message_ref),
+        lifecycle.* exclude (message_ref, metadata_sender),
         lifecycle.first_event_at::date as message_day,
         case
             when lifecycle.read_at is not null then 'read'

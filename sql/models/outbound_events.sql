@@ -1,8 +1,12 @@
 -- Every event about an outbound message, with the message it belongs to: the event's own
 -- tracking key, else the key its wamid links to, else its wamid (SPEC 3). Errors count when
 -- they are API errors or come with a status; webhook and reply errors are not about an
--- outbound message.
-create or replace temp table outbound_events as
+-- outbound message. Where the event stands among the message's events ("first" is by event
+-- time, then file and line) is one number, `event_order`: microseconds, then the file's rank
+-- among the files, then the line, so that each "first" of a message is an `arg_min` that keeps
+-- one small value (ordered aggregates kept every event's row, its file's name included, and
+-- spilled to disk when memory was tight).
+create or replace temp view outbound_events as
 with events as (
     select
         'template_send' as kind, key, null as message_id, null as status, null::bigint as code,
@@ -34,12 +38,23 @@ keyed as (
     left join message_keys on message_keys.message_id = events.message_id
 ),
 
+files as (
+    select
+        uri as source_file,
+        row_number() over (order by uri) as file_rank
+    from state.manifest
+),
+
 final as (
     select
-        message_ref(key, message_id) as message_ref,
-        *
+        message_ref(keyed.key, keyed.message_id) as message_ref,
+        keyed.* exclude (source_file, line_no),
+        -- 64 bits of time, 32 of file rank, 32 of line number
+        (epoch_us(keyed.event_time)::hugeint << 64)
+            + (files.file_rank::hugeint << 32) + keyed.line_no as event_order
     from keyed
-    where message_ref(key, message_id) is not null
+    join files using (source_file)
+    where message_ref(keyed.key, keyed.message_id) is not null
 )
 
 select * from final
