@@ -10,6 +10,7 @@ balance fails loudly.
 """
 
 import gc
+import hashlib
 import logging
 import re
 import shutil
@@ -51,6 +52,7 @@ from transforms.schema import (
     validation_macros,
 )
 from transforms.sql import (
+    SQL_DIR,
     connect,
     copy_to_parquet,
     declared_keys,
@@ -133,6 +135,20 @@ class _BatchReadError(Exception):
 @cache
 def _pass_columns(name: str) -> dict[str, str]:
     return line_read_columns(declared_reads(name))
+
+
+@cache
+def reader_fingerprint() -> str:
+    """What the landing rows depend on besides the archive: the reading's SQL, the columns the
+    passes read and the checks they make (both from the event models), and DuckDB's version."""
+    digest = hashlib.sha256(duckdb.__version__.encode())
+    for path in sorted(SQL_DIR.glob("ingest/*.sql")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in PASSES:
+        digest.update(repr(_pass_columns(name)).encode())
+    for statement in validation_macros(ELEMENT_MODELS, LINE_SCALARS):
+        digest.update(statement.encode())
+    return digest.hexdigest()
 
 
 def ingest_connection(options: IngestOptions, key: bytes | None) -> duckdb.DuckDBPyConnection:

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from transforms.discover import ArchiveFile
-from transforms.flatten import FileReport
+from transforms.flatten import FileReport, reader_fingerprint
 from transforms.schema import arrow_schema, create_table_sql, landing_columns, table_columns
 from transforms.sql import connect, run_script, set_variables
 from transforms.tables import RAW_TABLES, IngestFiles, Quarantine, Unclassified
@@ -34,7 +34,7 @@ STATE_TABLES: dict[str, dict[str, str]] = {
     "quarantine": LANDING["quarantine"],
     "unclassified": LANDING["unclassified"],
     "manifest": table_columns(IngestFiles),
-    "settings": {"pii": "VARCHAR"},
+    "settings": {"pii": "VARCHAR", "reader": "VARCHAR"},
 }
 
 log = logging.getLogger(__name__)
@@ -117,14 +117,24 @@ def read_plan(
 ) -> ReadPlan:
     """The files to read: new ones, and those whose size or etag differ from the manifest, or
     whose modification time does and whose bytes do too; every file on a full refresh, and
-    when the state was read under another personal-data setting `pii` (`key_id`)."""
-    read_under = [value for (value,) in connection.execute("select pii from settings").fetchall()]
-    if read_under and read_under != [pii] and not full_refresh:
-        log.warning(
-            "the personal-data setting (pii) or its key changed since the state was read: "
-            "the whole archive is read again"
-        )
-        full_refresh = True
+    when the state was read under another personal-data setting `pii` (`key_id`) or by
+    another version of the reading (`reader_fingerprint`): rows read otherwise must not be
+    mixed with these (a copy of an event would not be known as one)."""
+    read_under = connection.execute("select pii, reader from settings").fetchall()
+    if read_under and not full_refresh:
+        ((read_pii, reader),) = read_under
+        if read_pii != pii:
+            log.warning(
+                "the personal-data setting (pii) or its key changed since the state was read: "
+                "the whole archive is read again"
+            )
+            full_refresh = True
+        elif reader != reader_fingerprint():
+            log.warning(
+                "the archive was read by another version of the reading: "
+                "the whole archive is read again"
+            )
+            full_refresh = True
     result = connection.execute("select uri, size, modified_at, etag, content_sha256 from manifest")
     names = [column[0] for column in result.description]
     known = {
@@ -242,6 +252,7 @@ def merge_run(
                 "retouched_times": [file.modified_at for file in plan.retouched],
                 "run_started": run_started,
                 "pii": pii,
+                "reader": reader_fingerprint(),
                 **{f"landing_{name}": files for name, files in landing_files.items()},
             },
         )

@@ -33,33 +33,42 @@ flat as (
         template.namespace as namespace,
         message_type,
         coalesce(content, template.content) as content,
-        json_strip_nulls(to_json(template.components)) as components,
-        -- the event's own fields, not where it sits in the batch (its ordinal)
-        md5(to_json({
-            'template': template,
-            'to': recipient_number,
-            'type': message_type,
-            'content': content,
-            'recipient_type': recipient_type,
-            'messaging_product': messaging_product
-        })) as event_hash
+        json_strip_nulls(to_json(template.components)) as components
     from unwrapped
     where template is not null
 ),
 
+-- the event's own fields, as the row keeps them (components in their JSON), not where it
+-- sits in the batch (its ordinal): hashing the read structs as JSON cost half the pass
+hashed as (
+    select
+        flat.*,
+        md5(to_json({
+            'recipient': recipient,
+            'template': template,
+            'language': language,
+            'language_policy': language_policy,
+            'namespace': namespace,
+            'message_type': message_type,
+            'content': content,
+            'components': components
+        })) as event_hash
+    from flat
+),
+
 final as (
     select
-        flat.* exclude (event_hash),
+        hashed.* exclude (event_hash),
         lines.key,
         resolved_event_time(lines.line_time, lines.received_at, lines.path_time, lines.file_time)
             as event,
-        to_json([lines.key, lines.line_time::varchar, flat.event_hash]) as dedupe_key,
+        to_json([lines.key, lines.line_time::varchar, hashed.event_hash]) as dedupe_key,
         lines.source_file,
         lines.line_no,
         lines.ingested_at,
         lines.envelope_sender,
         lines.path_sender
-    from flat
+    from hashed
     join lines using (ordinal)
 )
 

@@ -51,7 +51,8 @@ update manifest set modified_at = retouched.modified_at
     ) as retouched
     where manifest.uri = retouched.uri;
 
--- The personal-data setting (and key) the state's rows were read under: rows read under
--- another must not be mixed with these (transforms/state.py reads the archive again).
+-- The personal-data setting (and key) and the version of the reading the state's rows were
+-- read under: rows read otherwise must not be mixed with these (transforms/state.py reads the
+-- archive again).
 delete from settings;
-insert into settings values (getvariable('pii'));
+insert into settings values (getvariable('pii'), getvariable('reader'));

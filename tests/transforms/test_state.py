@@ -250,6 +250,25 @@ def test_a_state_of_another_format_is_rebuilt_so_that_the_run_reads_everything(
         connection.close()
 
 
+def test_a_state_read_by_another_version_of_the_reading_is_read_again(
+    state: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Rows read by another version may name the same event otherwise (its dedupe key): the
+    archive is read again rather than mixed with them."""
+    archive = tmp_path / "archive"
+    archive_file(archive, "a.jsonl", [status("wamid.1", "sent", "2026-11-17 10:00")])
+    archive_file(archive, "b.jsonl", [status("wamid.2", "sent", "2026-11-17 10:00")])
+    run(state, archive, tmp_path / "one")
+    assert plan_of(state, archive).read == []
+    state.execute("update settings set reader = 'an older reading'")
+    again = plan_of(state, archive)
+    assert again.full_refresh
+    assert names(again.read) == ["a.jsonl", "b.jsonl"]
+    run(state, archive, tmp_path / "two", again)
+    assert statuses_by_file(state) == {"a.jsonl": 1, "b.jsonl": 1}
+    assert plan_of(state, archive).read == []
+
+
 class FailingDisk(io.BytesIO):
     """A stored file whose storage fails after its first 2,000 bytes, 100 bytes a read: no
     real disk fails on cue, so this one stands in for the storage, not for our code."""
