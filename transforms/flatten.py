@@ -68,8 +68,8 @@ from transforms.wire import INSTANT_WIRE, UNIX_SECONDS_WIRE
 
 log = logging.getLogger(__name__)
 
-PASSES = ("ingest/lines", *(f"ingest/{table}" for table in RAW_TABLES))
-# what the passes check: each reads elements of these models, `lines` these scalars
+PASSES = tuple(f"ingest/{table}" for table in RAW_TABLES)
+# what the passes check: each reads elements of these models, and of every line these scalars
 ELEMENT_MODELS: list[type[BaseModel]] = [Status, Message, ErrorObject, Template]
 LINE_SCALARS = [UNIX_SECONDS_WIRE, INSTANT_WIRE]
 MIN_OBJECT_BYTES = 16 << 20
@@ -228,7 +228,8 @@ class _PassLines:
 
 
 def _run_passes(connection: duckdb.DuckDBPyConnection, batch: BatchInput, scratch: Path) -> None:
-    """Read the lines of `batch` through every pass, each pass only the lines it needs."""
+    """Read the lines of `batch` through every pass, each pass only the lines it needs (a line
+    no pass needs yields no rows: pydantic judges it)."""
     keys = batch.keys
     numbers = pa.table(
         {
@@ -241,6 +242,7 @@ def _run_passes(connection: duckdb.DuckDBPyConnection, batch: BatchInput, scratc
     lines = _PassLines(batch)
     object_size = max(MIN_OBJECT_BYTES, len(batch.data) + 1)
     try:
+        run_model(connection, "ingest/line_origins")
         for name in PASSES:
             target = scratch / f"{name.removeprefix('ingest/')}.jsonl"
             connection.register("pass_lines", lines.write(declared_keys(name), target))
@@ -251,15 +253,15 @@ def _run_passes(connection: duckdb.DuckDBPyConnection, batch: BatchInput, scratc
                 "read_columns": _pass_columns(name),
             }
             run_model(connection, name, parameters)
-        read = scalar(connection, "select count(*) from lines")
+        unplaced = scalar(connection, sql_text("ingest/unplaced_rows"))
     except duckdb.Error as error:
         # DuckDB's message quotes the input; it must not reach logs or the warehouse.
         raise _BatchReadError(type(error).__name__) from None
     finally:
         connection.unregister("line_numbers")
         connection.unregister("pass_lines")
-    if read != len(keys):
-        raise _BatchReadError(f"read {read} rows from {len(keys)} lines")
+    if unplaced:
+        raise _BatchReadError(f"{unplaced} rows of records beyond the lines of a pass")
 
 
 @contextmanager
@@ -377,34 +379,40 @@ def _explain_invalid(
 def _record_outcomes(
     connection: duckdb.DuckDBPyConnection,
     lines: BatchLines,
+    read_keys: list[LineKey],
     tallies: list[FileTally],
     rejected: dict[LineKey, str],
 ) -> None:
     """Count the classified lines of each file and keep the unclassified ones. A line without
-    rows may be no object at all (DuckDB reads `null` as a row of NULLs): pydantic judges
-    these few lines, and quarantines what is not an event."""
+    rows was read by no pass or yielded nothing in the passes that read it: pydantic judges
+    it, and quarantines what is not an event."""
     classified = connection.execute(
-        "select file_index, count(*) from line_outcomes where classified group by file_index"
+        "select file_index, count(*) from line_outcomes group by file_index"
     ).fetchall()
     for file_index, count in classified:
         tallies[file_index].classified += count
-    unclassified = connection.execute(
-        "select file_index, line_no from line_outcomes where not classified order by all"
-    ).fetchall()
-    for file_index, line_no in unclassified:
-        judged = lines.verdict((file_index, line_no))
-        if isinstance(judged, Rejected):
-            rejected[(file_index, line_no)] = judged.reason
-            continue
-        raw = lines.raw((file_index, line_no))
-        keys = ", ".join(webhook_keys(raw)) or "none"
-        tallies[file_index].unclassified.append(
-            {
-                "line_no": line_no,
-                "reason": f"JSON object of no known event kind (keys: {keys})",
-                "raw": raw_text(raw),
-            }
-        )
+    ordinals = connection.execute("select ordinal from line_outcomes").fetchall()
+    with_rows = {ordinal for (ordinal,) in ordinals}
+    without_rows = [
+        key
+        for ordinal, key in enumerate(read_keys, start=1)
+        if ordinal not in with_rows and key not in rejected
+    ]
+    with _collector_paused():
+        for key in without_rows:
+            judged = lines.verdict(key)
+            if isinstance(judged, Rejected):
+                rejected[key] = judged.reason
+                continue
+            raw = lines.raw(key)
+            keys = ", ".join(webhook_keys(raw)) or "none"
+            tallies[key[0]].unclassified.append(
+                {
+                    "line_no": key[1],
+                    "reason": f"JSON object of no known event kind (keys: {keys})",
+                    "raw": raw_text(raw),
+                }
+            )
 
 
 def _flatten_batch(
@@ -424,7 +432,7 @@ def _flatten_batch(
         run_model(connection, "ingest/line_outcomes")
         run_script(connection, "ingest/keep_valid_rows")
         _flush_landing(connection, output, tallies)
-        _record_outcomes(connection, lines, tallies, rejected)
+        _record_outcomes(connection, lines, read_keys, tallies, rejected)
     for (file_index, line_no), reason in sorted(rejected.items()):
         tallies[file_index].quarantine.append(
             {

@@ -1,4 +1,4 @@
--- reads: messages, contacts, entry?
+-- reads: messages, contacts, entry?, key, timestamp
 -- keys: messages
 -- Landing rows of `accepted`: one per message id of an accepted event (top-level messages[]
 -- and contacts[], no entry, messages without `from`). Every top-level message is checked
@@ -12,6 +12,12 @@ with typed as (
 unwrapped as (
     select
         ordinal,
+        line_envelope(
+            coalesce(payload.key, body.key, key),
+            coalesce(payload.timestamp, body.timestamp, timestamp),
+            received_at,
+            sender
+        ) as line,
         coalesce(payload.messages, body.messages, messages) as top_messages,
         coalesce(payload.contacts, body.contacts, contacts) as contacts,
         coalesce(payload.entry, body.entry, entry) is not null as has_entry
@@ -21,6 +27,7 @@ unwrapped as (
 items as (
     select
         ordinal,
+        line,
         contacts,
         has_entry,
         unnest(top_messages) as message,
@@ -40,6 +47,7 @@ items as (
 flat as (
     select
         ordinal,
+        line,
         item_index as seq,
         valid_message(message) as is_valid,
         contacts is not null and not has_entry and message."from" is null as is_accepted,
@@ -55,19 +63,24 @@ flat as (
 
 final as (
     select
-        flat.* exclude (contact, is_accepted, event_hash),
+        flat.* exclude (contact, is_accepted, event_hash, is_valid, line),
+        flat.is_valid and flat.line.is_valid as is_valid,
         digits(coalesce(contact.wa_id, contact.input)) as recipient,
-        lines.key,
-        resolved_event_time(lines.line_time, lines.received_at, lines.path_time, lines.file_time)
-            as event,
-        to_json([lines.key, flat.event_hash, flat.seq::varchar]) as dedupe_key,
-        lines.source_file,
-        lines.line_no,
-        lines.ingested_at,
-        lines.envelope_sender,
-        lines.path_sender
+        flat.line.key,
+        resolved_event_time(
+            flat.line.line_time,
+            flat.line.received_at,
+            origin.path_time,
+            origin.file_time
+        ) as event,
+        to_json([flat.line.key, flat.event_hash, flat.seq::varchar]) as dedupe_key,
+        origin.source_file,
+        origin.line_no,
+        origin.ingested_at,
+        flat.line.envelope_sender,
+        origin.path_sender
     from flat
-    join lines using (ordinal)
+    join line_origins as origin using (ordinal)
     -- an invalid message stays so that its line is quarantined
     where flat.is_accepted or not flat.is_valid
 )

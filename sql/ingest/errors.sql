@@ -1,4 +1,4 @@
--- reads: error, errors, entry.changes.value.metadata, entry.changes.value.errors, entry.changes.value.statuses.id, entry.changes.value.statuses.status, entry.changes.value.statuses.timestamp, entry.changes.value.statuses.errors, entry.changes.value.messages.id, entry.changes.value.messages.timestamp, entry.changes.value.messages.errors, statuses.id, statuses.status, statuses.timestamp, statuses.errors, messages.id, messages.from, messages.timestamp, messages.errors
+-- reads: error, errors, entry.changes.value.metadata, entry.changes.value.errors, entry.changes.value.statuses.id, entry.changes.value.statuses.status, entry.changes.value.statuses.timestamp, entry.changes.value.statuses.errors, entry.changes.value.messages.id, entry.changes.value.messages.timestamp, entry.changes.value.messages.errors, statuses.id, statuses.status, statuses.timestamp, statuses.errors, messages.id, messages.from, messages.timestamp, messages.errors, key, timestamp
 -- keys: error, errors
 -- Landing rows of `errors`, from all four sources (SPEC 2): API errors (a Cloud `error` object
 -- or On-Premise `errors[]`), the errors of statuses and of replies, and webhook errors
@@ -14,6 +14,12 @@ with typed as (
 unwrapped as (
     select
         ordinal,
+        line_envelope(
+            coalesce(payload.key, body.key, key),
+            coalesce(payload.timestamp, body.timestamp, timestamp),
+            received_at,
+            sender
+        ) as line,
         coalesce(payload.error, body.error, error) as api_error,
         coalesce(payload.errors, body.errors, errors) as api_errors,
         coalesce(payload.entry, body.entry, entry) as entries,
@@ -25,6 +31,7 @@ unwrapped as (
 entries as (
     select
         ordinal,
+        line,
         unnest(entries) as entry,
         generate_subscripts(entries, 1) as entry_index
     from unwrapped
@@ -34,6 +41,7 @@ entries as (
 changes as (
     select
         ordinal,
+        line,
         entry_index,
         unnest(entry.changes) as change,
         generate_subscripts(entry.changes, 1) as change_index
@@ -44,6 +52,7 @@ changes as (
 reports as (
     select
         ordinal,
+        line,
         change.value.metadata as metadata,
         (entry_index * 1000 + change_index) * 1000000 as seq_base,
         unnest(change.value.statuses) as report,
@@ -53,6 +62,7 @@ reports as (
     union all by name
     select
         ordinal,
+        line,
         unnest(bare_statuses) as report,
         generate_subscripts(bare_statuses, 1) as item_index
     from unwrapped
@@ -62,6 +72,7 @@ reports as (
 messages as (
     select
         ordinal,
+        line,
         change.value.metadata as metadata,
         (entry_index * 1000 + change_index) * 1000000 as seq_base,
         unnest(change.value.messages) as message,
@@ -71,6 +82,7 @@ messages as (
     union all by name
     select
         ordinal,
+        line,
         unnest(top_messages) as message,
         generate_subscripts(top_messages, 1) as item_index
     from unwrapped
@@ -80,6 +92,7 @@ messages as (
 cloud_api_errors as (
     select
         ordinal,
+        line,
         'api_error' as source,
         api_error as error,
         true as checked,
@@ -92,6 +105,7 @@ cloud_api_errors as (
 on_premise_api_errors as (
     select
         ordinal,
+        line,
         'api_error' as source,
         unnest(api_errors) as error,
         true as checked,
@@ -104,6 +118,7 @@ on_premise_api_errors as (
 status_errors as (
     select
         ordinal,
+        line,
         'status' as source,
         metadata,
         report.id as message_id,
@@ -121,6 +136,7 @@ status_errors as (
 reply_errors as (
     select
         ordinal,
+        line,
         'reply' as source,
         metadata,
         message.id as message_id,
@@ -137,6 +153,7 @@ reply_errors as (
 webhook_errors as (
     select
         ordinal,
+        line,
         'webhook' as source,
         change.value.metadata as metadata,
         unnest(change.value.errors) as error,
@@ -163,6 +180,7 @@ all_errors as (
 flat as (
     select
         ordinal,
+        line,
         coalesce(seq_base, 0) + error_index as seq,
         not checked or valid_error_object(error) as is_valid,
         source,
@@ -185,22 +203,23 @@ flat as (
 
 final as (
     select
-        flat.* exclude (payload_time, identity),
-        lines.key,
+        flat.* exclude (payload_time, identity, is_valid, line),
+        flat.is_valid and flat.line.is_valid as is_valid,
+        flat.line.key,
         resolved_event_time(
-            coalesce(flat.payload_time, lines.line_time),
-            lines.received_at,
-            lines.path_time,
-            lines.file_time
+            coalesce(flat.payload_time, flat.line.line_time),
+            flat.line.received_at,
+            origin.path_time,
+            origin.file_time
         ) as event,
-        to_json(list_concat([lines.key], flat.identity)) as dedupe_key,
-        lines.source_file,
-        lines.line_no,
-        lines.ingested_at,
-        lines.envelope_sender,
-        lines.path_sender
+        to_json(list_concat([flat.line.key], flat.identity)) as dedupe_key,
+        origin.source_file,
+        origin.line_no,
+        origin.ingested_at,
+        flat.line.envelope_sender,
+        origin.path_sender
     from flat
-    join lines using (ordinal)
+    join line_origins as origin using (ordinal)
 )
 
 select

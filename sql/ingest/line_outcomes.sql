@@ -1,5 +1,6 @@
--- Each valid line of the batch: classified if it yielded at least one row of a raw table,
--- else unclassified (a JSON object of no known event kind).
+-- The classified lines of the batch: valid, with at least one row of a raw table, per file.
+-- Every other line is judged by pydantic (transforms/flatten.py): unclassified (a JSON object
+-- of no known event kind) or quarantined.
 create or replace temp table line_outcomes as
 with lines_with_rows as (
     select ordinal from chunk_accepted
@@ -11,11 +12,11 @@ with lines_with_rows as (
 
 final as (
     select
-        lines.ordinal,
-        lines.file_index,
-        lines.line_no,
-        lines.ordinal in (select ordinal from lines_with_rows) as classified
-    from lines
+        line_origins.ordinal,
+        line_origins.file_index,
+        line_origins.line_no
+    from lines_with_rows
+    join line_origins using (ordinal)
     anti join invalid_lines using (ordinal)
 )
 

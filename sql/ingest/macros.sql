@@ -7,7 +7,8 @@
 -- the pass's projection of the event models. The file holds only the lines the pass needs
 -- (those that may hold its keys); the variable `pass_ordinals` gives each its ordinal in the
 -- batch, which numbers the non-blank lines in order (a lookup, not a join: joining would copy
--- the wide structs). DuckDB reads a file on one thread, so batches are read in parallel.
+-- the wide structs). Every line is a record: one that is no JSON object fails the read.
+-- DuckDB reads a file on one thread, so batches are read in parallel.
 create or replace macro batch_lines(batch_path, read_columns, object_size) as table
     select
         getvariable('pass_ordinals')[ordinality] as ordinal,
@@ -16,6 +17,7 @@ create or replace macro batch_lines(batch_path, read_columns, object_size) as ta
         batch_path,
         columns = read_columns,
         format = 'newline_delimited',
+        records = true,
         maximum_object_size = object_size
     ) with ordinality;
 
@@ -39,6 +41,23 @@ create or replace macro envelope_time(value) as
 -- Phone numbers are digit strings: strip '+', spaces and dashes.
 create or replace macro digits(value) as
     nullif(regexp_replace(value, '[+\s-]', '', 'g'), '');
+
+-- What a line says besides its events, whichever pass reads it: its tracking key and
+-- timestamp (for events with no timestamp of their own, at the top of the body), its
+-- envelope's time and sender, and whether these are valid. `key` and `timestamp` come from the
+-- body (in its envelope or not), `received_at` and `sender` from the envelope.
+create or replace macro line_envelope(key, timestamp, received_at, sender) as {
+    'key': nullif(key, ''),
+    'line_time': unix_time(timestamp),
+    'received_at': envelope_time(received_at),
+    'envelope_sender': digits(sender),
+    'is_valid':
+        (timestamp is null or wire_unix_seconds(timestamp))
+        and (
+            received_at is null
+            or wire_instant(received_at) and envelope_time(received_at) is not null
+        )
+};
 
 -- SPEC 3, event time: the payload's timestamp, else the envelope's received_at, else the
 -- hour or day in the path, else the file's modification time; with where it came from.

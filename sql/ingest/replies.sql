@@ -1,4 +1,4 @@
--- reads: entry.changes.value.metadata, entry.changes.value.messages, messages, entry?
+-- reads: entry.changes.value.metadata, entry.changes.value.messages, messages, entry?, key, timestamp
 -- keys: messages
 -- Landing rows of `replies`: one per customer message, over every entry x change x message of
 -- a Cloud webhook and every top-level message with a `from` (On-Premise inbound), each
@@ -12,6 +12,12 @@ with typed as (
 unwrapped as (
     select
         ordinal,
+        line_envelope(
+            coalesce(payload.key, body.key, key),
+            coalesce(payload.timestamp, body.timestamp, timestamp),
+            received_at,
+            sender
+        ) as line,
         coalesce(payload.entry, body.entry, entry) as entries,
         coalesce(payload.messages, body.messages, messages) as top_messages
     from typed
@@ -20,6 +26,7 @@ unwrapped as (
 entries as (
     select
         ordinal,
+        line,
         unnest(entries) as entry,
         generate_subscripts(entries, 1) as entry_index
     from unwrapped
@@ -29,6 +36,7 @@ entries as (
 changes as (
     select
         ordinal,
+        line,
         entry_index,
         unnest(entry.changes) as change,
         generate_subscripts(entry.changes, 1) as change_index
@@ -39,6 +47,7 @@ changes as (
 cloud as (
     select
         ordinal,
+        line,
         'cloud' as api,
         change.value.metadata as metadata,
         entry_index,
@@ -52,6 +61,7 @@ cloud as (
 on_premise as (
     select
         ordinal,
+        line,
         'on_premise' as api,
         0 as entry_index,
         0 as change_index,
@@ -70,6 +80,7 @@ messages as (
 flat as (
     select
         ordinal,
+        line,
         (entry_index * 1000 + change_index) * 1000000 + item_index as seq,
         valid_message(message) as is_valid,
         message.id as reply_id,
@@ -104,7 +115,8 @@ flat as (
 
 final as (
     select
-        flat.* exclude (media, choice, payload_time),
+        flat.* exclude (media, choice, payload_time, is_valid, line),
+        flat.is_valid and flat.line.is_valid as is_valid,
         media.id as media_id,
         media.mime_type as media_mime_type,
         media.sha256 as media_sha256,
@@ -112,16 +124,20 @@ final as (
         media.caption as media_caption,
         choice.id as interactive_id,
         choice.title as interactive_title,
-        lines.key,
-        resolved_event_time(flat.payload_time, lines.received_at, lines.path_time, lines.file_time)
-            as event,
-        lines.source_file,
-        lines.line_no,
-        lines.ingested_at,
-        lines.envelope_sender,
-        lines.path_sender
+        flat.line.key,
+        resolved_event_time(
+            flat.payload_time,
+            flat.line.received_at,
+            origin.path_time,
+            origin.file_time
+        ) as event,
+        origin.source_file,
+        origin.line_no,
+        origin.ingested_at,
+        flat.line.envelope_sender,
+        origin.path_sender
     from flat
-    join lines using (ordinal)
+    join line_origins as origin using (ordinal)
 )
 
 select

@@ -1,4 +1,4 @@
--- reads: entry.changes.value.metadata, entry.changes.value.statuses, statuses
+-- reads: entry.changes.value.metadata, entry.changes.value.statuses, statuses, key, timestamp
 -- keys: statuses
 -- Landing rows of `statuses`: one per status report, over every entry x change x status of a
 -- Cloud webhook and every status of a bare On-Premise body, each checked against the Status
@@ -11,6 +11,12 @@ with typed as (
 unwrapped as (
     select
         ordinal,
+        line_envelope(
+            coalesce(payload.key, body.key, key),
+            coalesce(payload.timestamp, body.timestamp, timestamp),
+            received_at,
+            sender
+        ) as line,
         coalesce(payload.entry, body.entry, entry) as entries,
         coalesce(payload.statuses, body.statuses, statuses) as bare_statuses
     from typed
@@ -19,6 +25,7 @@ unwrapped as (
 entries as (
     select
         ordinal,
+        line,
         unnest(entries) as entry,
         generate_subscripts(entries, 1) as entry_index
     from unwrapped
@@ -28,6 +35,7 @@ entries as (
 changes as (
     select
         ordinal,
+        line,
         entry_index,
         unnest(entry.changes) as change,
         generate_subscripts(entry.changes, 1) as change_index
@@ -38,6 +46,7 @@ changes as (
 cloud as (
     select
         ordinal,
+        line,
         'cloud' as api,
         change.value.metadata as metadata,
         entry_index,
@@ -51,6 +60,7 @@ cloud as (
 on_premise as (
     select
         ordinal,
+        line,
         'on_premise' as api,
         0 as entry_index,
         0 as change_index,
@@ -69,6 +79,7 @@ reports as (
 flat as (
     select
         ordinal,
+        line,
         (entry_index * 1000 + change_index) * 1000000 + item_index as seq,
         valid_status(report) as is_valid,
         report.id as message_id,
@@ -96,17 +107,22 @@ flat as (
 
 final as (
     select
-        flat.* exclude (payload_time),
-        lines.key,
-        resolved_event_time(flat.payload_time, lines.received_at, lines.path_time, lines.file_time)
-            as event,
-        lines.source_file,
-        lines.line_no,
-        lines.ingested_at,
-        lines.envelope_sender,
-        lines.path_sender
+        flat.* exclude (payload_time, is_valid, line),
+        flat.is_valid and flat.line.is_valid as is_valid,
+        flat.line.key,
+        resolved_event_time(
+            flat.payload_time,
+            flat.line.received_at,
+            origin.path_time,
+            origin.file_time
+        ) as event,
+        origin.source_file,
+        origin.line_no,
+        origin.ingested_at,
+        flat.line.envelope_sender,
+        origin.path_sender
     from flat
-    join lines using (ordinal)
+    join line_origins as origin using (ordinal)
 )
 
 select

@@ -1,4 +1,4 @@
--- reads: template, to, type, content, recipient_type, messaging_product
+-- reads: template, to, type, content, recipient_type, messaging_product, key, timestamp
 -- keys: template
 -- Landing rows of `template_sends`: one per template-send event (a top-level `template`
 -- object), checked against the Template model; unique on the event's canonical form.
@@ -10,6 +10,12 @@ with typed as (
 unwrapped as (
     select
         ordinal,
+        line_envelope(
+            coalesce(payload.key, body.key, key),
+            coalesce(payload.timestamp, body.timestamp, timestamp),
+            received_at,
+            sender
+        ) as line,
         coalesce(payload.template, body.template, template) as template,
         coalesce(payload."to", body."to", "to") as recipient_number,
         coalesce(payload.type, body.type, type) as message_type,
@@ -23,6 +29,7 @@ unwrapped as (
 flat as (
     select
         ordinal,
+        line,
         0 as seq,
         valid_template(template) as is_valid,
         null::varchar as sender,
@@ -58,18 +65,24 @@ hashed as (
 
 final as (
     select
-        hashed.* exclude (event_hash),
-        lines.key,
-        resolved_event_time(lines.line_time, lines.received_at, lines.path_time, lines.file_time)
-            as event,
-        to_json([lines.key, lines.line_time::varchar, hashed.event_hash]) as dedupe_key,
-        lines.source_file,
-        lines.line_no,
-        lines.ingested_at,
-        lines.envelope_sender,
-        lines.path_sender
+        hashed.* exclude (event_hash, is_valid, line),
+        hashed.is_valid and hashed.line.is_valid as is_valid,
+        hashed.line.key,
+        resolved_event_time(
+            hashed.line.line_time,
+            hashed.line.received_at,
+            origin.path_time,
+            origin.file_time
+        ) as event,
+        to_json([hashed.line.key, hashed.line.line_time::varchar, hashed.event_hash])
+            as dedupe_key,
+        origin.source_file,
+        origin.line_no,
+        origin.ingested_at,
+        hashed.line.envelope_sender,
+        origin.path_sender
     from hashed
-    join lines using (ordinal)
+    join line_origins as origin using (ordinal)
 )
 
 select

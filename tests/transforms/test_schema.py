@@ -201,8 +201,12 @@ def test_the_passes_check_every_field_pydantic_checks() -> None:
         ]
         assert checking, f"no pass reads {path} and checks it with {validity_macro_name(model)}"
     assert _constrained_outside_elements(WebhookBody) == ["timestamp"]
-    lines = sql_text("ingest/lines")
-    assert "wire_unix_seconds(timestamp)" in lines and "wire_instant(received_at)" in lines
+    # the line's own fields are checked by every pass that reads the line
+    macros = sql_text("ingest/macros")
+    assert "wire_unix_seconds(timestamp)" in macros and "wire_instant(received_at)" in macros
+    for name in PASSES:
+        assert {"key", "timestamp"} <= set(declared_reads(name)), name
+        assert "line_envelope(" in sql_text(name) and "line.is_valid" in sql_text(name), name
 
 
 def test_validity_macros_are_valid_sql_and_call_their_callees_first(tmp_path: Any) -> None:
