@@ -1,5 +1,7 @@
 """Load the SQL models from `sql/` and run them; set up DuckDB connections the same way."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -64,15 +66,27 @@ def connect(
 
 def run_script(connection: duckdb.DuckDBPyConnection, name: str) -> None:
     """Run every statement of `sql/<name>.sql` (a script without parameters)."""
-    for statement in duckdb.extract_statements(sql_text(name)):
-        connection.execute(statement)
+    with _naming(name):
+        for statement in duckdb.extract_statements(sql_text(name)):
+            connection.execute(statement)
 
 
 def run_model(
     connection: duckdb.DuckDBPyConnection, name: str, parameters: dict[str, Any] | None = None
 ) -> None:
     """Run the single statement of `sql/<name>.sql`."""
-    connection.execute(sql_text(name), parameters or {})
+    with _naming(name):
+        connection.execute(sql_text(name), parameters or {})
+
+
+@contextmanager
+def _naming(name: str) -> Iterator[None]:
+    """A failure names the model it failed in (a note: DuckDB's own message stays as it is)."""
+    try:
+        yield
+    except duckdb.Error as error:
+        error.add_note(f"in sql/{name}.sql")
+        raise
 
 
 def scalar(connection: duckdb.DuckDBPyConnection, query: str) -> Any:

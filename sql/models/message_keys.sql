@@ -1,5 +1,6 @@
 -- SPEC 3: accepted events and statuses link a tracking key to a wamid. The key of each wamid;
--- a wamid linked to two keys keeps the one linked first.
+-- a wamid linked to two keys keeps the one linked first (a window, not an ordered aggregate,
+-- which keeps every link's text in memory it cannot spill).
 create or replace temp table message_keys as
 with links as (
     select message_id, key, event_time from deduplicated_accepted where key is not null
@@ -10,9 +11,9 @@ with links as (
 final as (
     select
         message_id,
-        first(key order by event_time, key) as key
+        key
     from links
-    group by message_id
+    qualify row_number() over (partition by message_id order by event_time, key) = 1
 )
 
 select * from final
