@@ -16,7 +16,7 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -54,7 +54,6 @@ from transforms.schema import (
 from transforms.sql import (
     SQL_DIR,
     connect,
-    copy_to_parquet,
     declared_keys,
     declared_reads,
     run_model,
@@ -114,18 +113,25 @@ class FileReport(BaseModel):
 
 @dataclass
 class _LandingOutput:
-    """Where a task writes its landing Parquet files, `<dir>/<table>/<name>-<batch>.parquet`,
-    and the statements that mask personal data first."""
+    """Where a task writes its landing rows: one Parquet file per table,
+    `<dir>/<table>/<name>.parquet`, a row group per batch (one file, not one per batch: the
+    state keeps the files as they are); and the statements that mask personal data first."""
 
     landing_dir: Path
     name: str
     masks: list[str]
-    batches: int = 0
+    writers: dict[str, pq.ParquetWriter] = field(default_factory=dict)
 
-    def file(self, table: str) -> Path:
-        target = self.landing_dir / table / f"{self.name}-{self.batches:05d}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return target
+    def write(self, table: str, rows: pa.Table) -> None:
+        if table not in self.writers:
+            target = self.landing_dir / table / f"{self.name}.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.writers[table] = pq.ParquetWriter(target, rows.schema, compression="zstd")
+        self.writers[table].write_table(rows)
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
 
 
 class _BatchReadError(Exception):
@@ -456,9 +462,14 @@ def _flush_landing(
         tallies[file_index].rows[table] += rows
         written.add(table)
     for table in sorted(written):
-        copy_to_parquet(connection, f"landing_{table}", output.file(table))
+        rows = connection.sql(f'select * from "landing_{table}"').to_arrow_table()
+        output.write(table, rows.cast(_landing_schema(table)))
         connection.execute(f"truncate landing_{table}")
-    output.batches += 1
+
+
+@cache
+def _landing_schema(table: str) -> pa.Schema:
+    return arrow_schema(landing_columns(RAW_TABLES[table]))
 
 
 def _write_line_table(rows: list[dict[str, object]], table: type, target: Path) -> None:
@@ -488,8 +499,13 @@ def ingest_files(
     try:
         connection.register("batch_files", _file_context(files, ingested_at))
         output = _LandingOutput(landing_dir, name, masking_statements(options.pii))
-        for batch in batches(files, opener, options.chunk_bytes, options.max_line_bytes, tallies):
-            _flatten_batch(connection, batch, scratch, tallies, output)
+        try:
+            for batch in batches(
+                files, opener, options.chunk_bytes, options.max_line_bytes, tallies
+            ):
+                _flatten_batch(connection, batch, scratch, tallies, output)
+        finally:
+            output.close()
     finally:
         connection.close()
         shutil.rmtree(scratch, ignore_errors=True)

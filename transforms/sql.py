@@ -100,10 +100,3 @@ def set_variables(connection: duckdb.DuckDBPyConnection, values: dict[str, Any])
     """Set DuckDB variables (`getvariable(name)` in the SQL models)."""
     for name, value in values.items():
         connection.execute(f"set variable {name} = $value", {"value": value})
-
-
-def copy_to_parquet(connection: duckdb.DuckDBPyConnection, table: str, target: Path) -> None:
-    """Write table `table` to one zstd Parquet file."""
-    connection.execute(
-        f'copy "{table}" to $target (format parquet, compression zstd)', {"target": str(target)}
-    )

@@ -1,5 +1,6 @@
 """What the nightly runs keep between nights: the manifest of the files read (the rows of
-`ingest_files`) and the landing rows of every file, in a DuckDB file beside the warehouse.
+`ingest_files`) and the landing rows of every file, in a folder beside the warehouse: a DuckDB
+file, and the raw tables' landing rows as Parquet parts it lists (`transforms.parts`).
 
 A run reads only the files that are new or changed since the manifest, merges what it read
 into the state in one transaction, and builds the warehouse from the state. A run that dies
@@ -19,6 +20,16 @@ from pydantic import BaseModel
 
 from transforms.discover import ArchiveFile
 from transforms.flatten import FileReport, reader_fingerprint
+from transforms.parts import (
+    collect_garbage,
+    compact,
+    create_views,
+    drop_rows_of,
+    move_in,
+    part_prefix,
+    remove_all,
+    state_folder,
+)
 from transforms.schema import arrow_schema, create_table_sql, landing_columns, table_columns
 from transforms.sql import connect, run_script, set_variables
 from transforms.tables import RAW_TABLES, IngestFiles, Quarantine, Unclassified
@@ -30,12 +41,14 @@ LANDING: dict[str, dict[str, str]] = {
 }
 """What a run lands per table before the merge, and the state keeps of every file."""
 STATE_TABLES: dict[str, dict[str, str]] = {
-    **{f"landing_{name}": LANDING[name] for name in RAW_TABLES},
     "quarantine": LANDING["quarantine"],
     "unclassified": LANDING["unclassified"],
     "manifest": table_columns(IngestFiles),
     "settings": {"pii": "VARCHAR", "reader": "VARCHAR"},
+    "landing_parts": {"table_name": "VARCHAR", "part": "VARCHAR"},
 }
+STATE_VIEWS: dict[str, dict[str, str]] = {f"landing_{name}": LANDING[name] for name in RAW_TABLES}
+"""The raw tables' landing rows: views over their Parquet parts."""
 
 log = logging.getLogger(__name__)
 
@@ -81,18 +94,23 @@ class _Known(BaseModel):
 
 
 def open_state(path: Path, *, threads: int, memory_limit: str) -> duckdb.DuckDBPyConnection:
-    """The state, created with empty tables the first time, and again, empty, when it was
-    written by a version with other tables (so that the run reads the whole archive)."""
+    """The state, created empty the first time, and again, empty, when it was written by a
+    version with other tables (so that the run reads the whole archive)."""
     connection = connect(str(path), threads=threads, memory_limit=memory_limit)
     found = state_columns(connection)
-    if found == {name: list(columns) for name, columns in STATE_TABLES.items()}:
-        return connection
-    if found:
-        log.warning("the state was written by another version: it is rebuilt from the archive")
-    for name in found:
-        connection.execute(f'drop table "{name}"')
-    for name, columns in STATE_TABLES.items():
-        connection.execute(create_table_sql(name, columns))
+    expected = {name: list(columns) for name, columns in {**STATE_TABLES, **STATE_VIEWS}.items()}
+    if found != expected:
+        if found:
+            log.warning("the state was written by another version: it is rebuilt from the archive")
+        views = {name for (name,) in connection.execute(
+            "select view_name from duckdb_views() where not internal and schema_name = 'main'"
+        ).fetchall()}
+        for name in found:
+            connection.execute(f'drop {"view" if name in views else "table"} "{name}"')
+        remove_all(path.parent)
+        for name, columns in STATE_TABLES.items():
+            connection.execute(create_table_sql(name, columns))
+    create_views(connection, path.parent)
     return connection
 
 
@@ -236,16 +254,23 @@ def merge_run(
 ) -> None:
     """Put what a run read into the state, in one transaction: the rows of each file read
     (`file_reports`) replace the file's earlier rows. `landing_files` are the run's landing
-    Parquet files per table (`sql/state/merge.sql`)."""
+    Parquet files per table: the raw tables' become the state's parts (`transforms.parts`),
+    the quarantine's and unclassified lines' are copied in (`sql/state/merge.sql`)."""
+    folder, prefix = state_folder(connection), part_prefix(run_started)
+    read_uris = file_reports.column("uri").to_pylist()
     connection.register("file_reports", file_reports)
     connection.execute("begin transaction")
     try:
         if plan.full_refresh:
             run_script(connection, "state/forget")
+        known = {uri for (uri,) in connection.execute("select uri from manifest").fetchall()}
+        drop_rows_of(connection, folder, [uri for uri in read_uris if uri in known], prefix)
+        move_in(connection, folder, landing_files, read_uris, prefix)
+        compact(connection, folder, prefix)
         set_variables(
             connection,
             {
-                "read_uris": file_reports.column("uri").to_pylist(),
+                "read_uris": read_uris,
                 "listed_uris": listed,
                 "vanished_uris": plan.vanished,
                 "retouched_uris": [file.uri for file in plan.retouched],
@@ -253,13 +278,16 @@ def merge_run(
                 "run_started": run_started,
                 "pii": pii,
                 "reader": reader_fingerprint(),
-                **{f"landing_{name}": files for name, files in landing_files.items()},
+                "landing_quarantine": landing_files["quarantine"],
+                "landing_unclassified": landing_files["unclassified"],
             },
         )
         run_script(connection, "state/merge")
+        create_views(connection, folder)
         connection.execute("commit")
     except BaseException:
         connection.execute("rollback")
         raise
     finally:
         connection.unregister("file_reports")
+    collect_garbage(connection, folder)

@@ -1,9 +1,6 @@
--- A full refresh: the state forgets every file, so that the run reads the whole archive again.
-delete from landing_accepted;
-delete from landing_template_sends;
-delete from landing_statuses;
-delete from landing_replies;
-delete from landing_errors;
+-- A full refresh: the state forgets every file, so that the run reads the whole archive again
+-- (the landing parts no longer listed are removed after the commit).
+delete from landing_parts;
 delete from quarantine;
 delete from unclassified;
 delete from manifest;

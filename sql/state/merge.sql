@@ -1,32 +1,14 @@
 -- One run's reading into the state, in one transaction (the caller's): the rows of the files
 -- it read replace their rows of earlier nights; a file that could not be read keeps them.
+-- The raw tables' rows are Parquet parts the caller lists (transforms/parts.py); here the
+-- quarantined and unclassified lines and the manifest.
 -- Variables: read_uris (the files read whole), landing_<table> (this run's Parquet files),
 -- listed_uris and vanished_uris (the listing's files and those it lost), retouched_uris and
 -- retouched_times (files with a new modification time and the same bytes, not read again).
-delete from landing_accepted where source_file in (select unnest(getvariable('read_uris')));
-delete from landing_template_sends where source_file in (select unnest(getvariable('read_uris')));
-delete from landing_statuses where source_file in (select unnest(getvariable('read_uris')));
-delete from landing_replies where source_file in (select unnest(getvariable('read_uris')));
-delete from landing_errors where source_file in (select unnest(getvariable('read_uris')));
 delete from quarantine where source_file in (select unnest(getvariable('read_uris')));
 delete from unclassified where source_file in (select unnest(getvariable('read_uris')));
 delete from manifest where uri in (select unnest(getvariable('read_uris')));
 
-insert into landing_accepted by name
-    select * from read_parquet(getvariable('landing_accepted'))
-    where source_file in (select unnest(getvariable('read_uris')));
-insert into landing_template_sends by name
-    select * from read_parquet(getvariable('landing_template_sends'))
-    where source_file in (select unnest(getvariable('read_uris')));
-insert into landing_statuses by name
-    select * from read_parquet(getvariable('landing_statuses'))
-    where source_file in (select unnest(getvariable('read_uris')));
-insert into landing_replies by name
-    select * from read_parquet(getvariable('landing_replies'))
-    where source_file in (select unnest(getvariable('read_uris')));
-insert into landing_errors by name
-    select * from read_parquet(getvariable('landing_errors'))
-    where source_file in (select unnest(getvariable('read_uris')));
 insert into quarantine by name
     select * from read_parquet(getvariable('landing_quarantine'))
     where source_file in (select unnest(getvariable('read_uris')));

@@ -87,11 +87,32 @@ def test_a_night_reads_the_archive_into_the_warehouse_and_the_export(
     export = tmp_path / "export"
     assert export.is_symlink()
     assert sorted(path.name for path in export.iterdir()) == sorted(TABLES)
-    # nothing of the run's own is left behind: no half-built file, no landing rows
+    # nothing of the run's own is left behind: no half-built file; its landing rows are the
+    # state's parts now, one file per table and task
     assert not list(tmp_path.glob("*.building"))
     state = tmp_path / ".warehouse.duckdb.state"
-    assert sorted(path.name for path in state.iterdir()) == ["lock", "runs", "state.duckdb"]
+    assert sorted(path.name for path in state.iterdir()) == [
+        "lock",
+        "parts",
+        "runs",
+        "state.duckdb",
+    ]
     assert list((state / "runs").iterdir()) == []
+    with duckdb.connect(str(state / "state.duckdb"), read_only=True) as connection:
+        listed = connection.execute("select table_name, part from landing_parts").fetchall()
+    on_disk = {
+        (path.parent.name, path.name)
+        for path in (state / "parts").glob("*/*.parquet")
+        if path.name != "_empty.parquet"
+    }
+    assert set(listed) == on_disk
+    assert {table for table, _ in listed} == {
+        "accepted",
+        "template_sends",
+        "statuses",
+        "replies",
+        "errors",
+    }
 
 
 def test_a_night_leaves_its_files_and_headline_as_artifacts(

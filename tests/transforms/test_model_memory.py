@@ -9,19 +9,26 @@ from pathlib import Path
 import duckdb
 
 from transforms.model import BuildSettings, build_warehouse
+from transforms.parts import create_views, part_folder
+from transforms.schema import create_table_sql, landing_columns
 from transforms.state import open_state
+from transforms.tables import Statuses
 
 MESSAGES = 300_000
 STATUSES = ("sent", "delivered", "read")
 
 
 def state_of_many_messages(path: Path) -> None:
-    """Every message is sent, delivered and read, a minute apart, in files of 10,000."""
+    """Every message is sent, delivered and read, a minute apart, in files of 10,000: one
+    landing part of statuses, as a run's merge lists it."""
     connection = open_state(path, threads=2, memory_limit="2GB")
+    part = part_folder(path.parent, "statuses") / "synthetic.parquet"
     try:
+        synthetic = create_table_sql("synthetic", landing_columns(Statuses))
+        connection.execute(synthetic.replace("create table", "create temp table", 1))
         connection.execute(
             """
-            insert into landing_statuses by name
+            insert into synthetic by name
             select
                 'whatsapp-' || md5(i::varchar) as key,
                 'wamid.' || md5(i::varchar) || left(md5((i + 1)::varchar), 4) as message_id,
@@ -47,6 +54,13 @@ def state_of_many_messages(path: Path) -> None:
                 "ingested_at": datetime(2026, 11, 24, tzinfo=UTC),
             },
         )
+        connection.execute(
+            "copy synthetic to $part (format parquet, compression zstd)", {"part": str(part)}
+        )
+        connection.execute(
+            "insert into landing_parts values ('statuses', $name)", {"name": part.name}
+        )
+        create_views(connection, path.parent)
         connection.execute(
             "insert into manifest by name"
             " select distinct source_file as uri, 'run' as run_id from landing_statuses"

@@ -4,6 +4,8 @@ runs read, and what happens to a file that cannot be read or was only touched.""
 import errno
 import io
 import os
+import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -11,10 +13,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import transforms.parts
 from tests.conftest import archive_file
 from tests.payloads import status
 from transforms.discover import ArchiveFile, local_listing
 from transforms.flatten import FileReport, IngestOptions, ingest_files
+from transforms.parts import EMPTY_PART, PARTS_DIR, MissingPartError, listed_parts, part_folder
 from transforms.read import Opener, content_sha256, open_local
 from transforms.state import (
     ReadPlan,
@@ -54,8 +58,10 @@ def run(
     *,
     opener: Opener = open_local,
     options: IngestOptions | None = None,
+    before_merge: Callable[[Path], None] = lambda landing: None,
 ) -> tuple[ReadPlan, list[FileReport]]:
-    """One run's reading and merge, as the nightly flow does them."""
+    """One run's reading and merge, as the nightly flow does them; `before_merge` sees the
+    run's landing folder."""
     listed = local_listing(archive).files
     plan = plan or plan_of(state, archive)
     landing, scratch = work / "landing", work / "scratch"
@@ -63,6 +69,7 @@ def run(
     reports = ingest_files(
         plan.read, opener, landing, scratch, "part", NOW, options or IngestOptions()
     )
+    before_merge(landing)
     merge_run(
         state,
         run_landing_files(landing),
@@ -243,8 +250,16 @@ def test_a_state_of_another_format_is_rebuilt_so_that_the_run_reads_everything(
             row[0]
             for row in connection.execute("select table_name from duckdb_tables()").fetchall()
         }
+        views = {
+            row[0]
+            for row in connection.execute(
+                "select view_name from duckdb_views() where not internal"
+            ).fetchall()
+        }
         assert "landing_old" not in tables
-        assert {"manifest", "landing_statuses", "quarantine"} <= tables
+        assert {"manifest", "landing_parts", "quarantine"} <= tables
+        assert "landing_statuses" in views
+        assert connection.execute("select count(*) from landing_statuses").fetchall() == [(0,)]
         assert connection.execute("select count(*) from manifest").fetchall() == [(0,)]
     finally:
         connection.close()
@@ -269,6 +284,75 @@ def test_a_state_read_by_another_version_of_the_reading_is_read_again(
     assert plan_of(state, archive).read == []
 
 
+def parts_on_disk(state_dir: Path, table: str) -> set[str]:
+    return {path.name for path in part_folder(state_dir, table).glob("*.parquet")} - {EMPTY_PART}
+
+
+def listed(state: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return set(listed_parts(state, table))
+
+
+def test_a_file_read_again_leaves_no_part_with_its_old_rows(
+    state: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    archive_file(archive, "a.jsonl", [status("wamid.1", "sent", "2026-11-17 10:00")])
+    archive_file(archive, "b.jsonl", [status("wamid.2", "sent", "2026-11-17 10:00")])
+    run(state, archive, tmp_path / "one")
+    (first,) = listed(state, "statuses")
+    archive_file(archive, "a.jsonl", [status("wamid.3", "read", "2026-11-17 10:05")])
+    run(state, archive, tmp_path / "two")
+
+    # the part that held both files' rows is written again with b's only, under a new name
+    assert first not in listed(state, "statuses")
+    assert parts_on_disk(tmp_path, "statuses") == listed(state, "statuses")
+    assert len(listed(state, "statuses")) == 2
+    rows = state.execute("select source_file, message_id from landing_statuses order by 2")
+    assert [(Path(uri).name, wamid) for uri, wamid in rows.fetchall()] == [
+        ("b.jsonl", "wamid.2"),
+        ("a.jsonl", "wamid.3"),
+    ]
+
+
+def test_small_parts_are_compacted_and_what_no_merge_listed_is_removed(
+    state: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transforms.parts, "SMALL_PARTS_KEPT", 2)
+    archive = tmp_path / "archive"
+    for night in range(1, 5):
+        archive_file(archive, f"{night}.jsonl", [status(f"wamid.{night}", "sent", "2026-11-17")])
+        if night == 3:
+            # what a run killed between moving its files in and its commit leaves
+            (part_folder(tmp_path, "statuses") / "unlisted.parquet").write_bytes(b"PAR1")
+        run(state, archive, tmp_path / f"night-{night}")
+        assert len(listed(state, "statuses")) <= 3, night
+        assert parts_on_disk(tmp_path, "statuses") == listed(state, "statuses"), night
+    assert statuses_by_file(state) == {"1.jsonl": 1, "2.jsonl": 1, "3.jsonl": 1, "4.jsonl": 1}
+
+
+def test_a_state_moved_with_its_warehouse_reads_on_and_a_lost_part_is_a_clear_error(
+    state: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    archive_file(archive, "a.jsonl", [status("wamid.1", "sent", "2026-11-17 10:00")])
+    run(state, archive, tmp_path / "one")
+    state.close()
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    shutil.move(tmp_path / "state.duckdb", moved / "state.duckdb")
+    shutil.move(tmp_path / PARTS_DIR, moved / PARTS_DIR)
+
+    reopened = open_state(moved / "state.duckdb", threads=1, memory_limit="1GB")
+    try:
+        assert statuses_by_file(reopened) == {"a.jsonl": 1}
+        (part,) = listed(reopened, "statuses")
+    finally:
+        reopened.close()
+    (part_folder(moved, "statuses") / part).unlink()
+    with pytest.raises(MissingPartError, match="--full-refresh"):
+        open_state(moved / "state.duckdb", threads=1, memory_limit="1GB")
+
+
 class FailingDisk(io.BytesIO):
     """A stored file whose storage fails after its first 2,000 bytes, 100 bytes a read: no
     real disk fails on cue, so this one stands in for the storage, not for our code."""
@@ -291,19 +375,29 @@ def test_a_file_whose_storage_fails_half_way_gives_none_of_its_rows(
         data = Path(file.uri).read_bytes()
         return FailingDisk(data) if file.uri.endswith("a.jsonl") else io.BytesIO(data)
 
+    flushed: list[int] = []
+
+    def rows_of_a(landing: Path) -> None:
+        ((count,),) = duckdb.execute(
+            "select count(*) from read_parquet($files) where source_file like '%a.jsonl'",
+            {"files": str(landing / "statuses" / "part*.parquet")},
+        ).fetchall()
+        flushed.append(count)
+
     # batches of 500 bytes: the lines before the failure are flushed to landing files first
     _, reports = run(
-        state, archive, tmp_path / "one", opener=opener, options=IngestOptions(chunk_bytes=500)
+        state,
+        archive,
+        tmp_path / "one",
+        opener=opener,
+        options=IngestOptions(chunk_bytes=500),
+        before_merge=rows_of_a,
     )
     assert [(report.lines > 0, report.unreadable) for report in reports] == [
         (True, "OSError: Input/output error"),
         (True, None),
     ]
-    flushed = duckdb.execute(
-        "select count(*) from read_parquet($files) where source_file like '%a.jsonl'",
-        {"files": str(tmp_path / "one" / "landing" / "statuses" / "part-*.parquet")},
-    ).fetchall()[0][0]
-    assert flushed > 0
+    assert flushed[0] > 0
     assert statuses_by_file(state) == {"b.jsonl": 1}
     assert [Path(uri).name for (uri,) in state.execute("select uri from manifest").fetchall()] == [
         "b.jsonl"
