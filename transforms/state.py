@@ -102,9 +102,12 @@ def open_state(path: Path, *, threads: int, memory_limit: str) -> duckdb.DuckDBP
     if found != expected:
         if found:
             log.warning("the state was written by another version: it is rebuilt from the archive")
-        views = {name for (name,) in connection.execute(
-            "select view_name from duckdb_views() where not internal and schema_name = 'main'"
-        ).fetchall()}
+        views = {
+            name
+            for (name,) in connection.execute(
+                "select view_name from duckdb_views() where not internal and schema_name = 'main'"
+            ).fetchall()
+        }
         for name in found:
             connection.execute(f'drop {"view" if name in views else "table"} "{name}"')
         remove_all(path.parent)
