@@ -67,23 +67,28 @@ def _sql_list(values: list[str]) -> str:
 
 def create_views(connection: duckdb.DuckDBPyConnection, folder: Path) -> None:
     """The views `landing_<table>` over the listed parts of each raw table, at the folder's
-    place now (a state moved with its warehouse reads on)."""
+    place now (a state moved with its warehouse reads on); over an empty part while a table
+    has none. The largest part comes first: DuckDB guesses a Parquet scan's rows from its
+    first file, and a guess of none (the empty part first) made it build hash tables on the
+    whole night instead of the small side of every join, and run out of memory."""
     for table, model in RAW_TABLES.items():
-        empty = part_folder(folder, table) / EMPTY_PART
-        if not empty.exists():
-            empty.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(arrow_schema(landing_columns(model)).empty_table(), empty)
-        paths = [str(empty), *_paths(folder, table, listed_parts(connection, table))]
-        missing = [path for path in paths if not Path(path).exists()]
+        paths = [Path(path) for path in _paths(folder, table, listed_parts(connection, table))]
+        missing = [path for path in paths if not path.exists()]
         if missing:
             raise MissingPartError(
                 f"the state lists {len(missing)} landing files that are gone, e.g. {missing[0]}: "
                 "run again with --full-refresh to read the archive anew"
             )
+        if not paths:
+            paths = [part_folder(folder, table) / EMPTY_PART]
+            if not paths[0].exists():
+                paths[0].parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(arrow_schema(landing_columns(model)).empty_table(), paths[0])
+        largest_first = sorted(paths, key=lambda path: (-path.stat().st_size, path.name))
         # a view cannot take parameters: the list is written into it, each path quoted
         connection.execute(
             f"create or replace view landing_{table} as "
-            f"select * from read_parquet({_sql_list(paths)})"
+            f"select * from read_parquet({_sql_list([str(path) for path in largest_first])})"
         )
 
 
