@@ -75,7 +75,7 @@ def joined(lines: list[bytes], keys: list[LineKey]) -> BatchInput:
 
 
 def _is_last_unterminated(chunk: Chunk, line_no: int) -> bool:
-    return chunk.unterminated and line_no == chunk.first_line_no + len(chunk.lines) - 1
+    return chunk.unterminated and line_no == chunk.last_line_no
 
 
 class BatchLines:
@@ -91,7 +91,7 @@ class BatchLines:
         return next(
             chunk
             for chunk in self.chunks[file_index]
-            if chunk.first_line_no <= line_no < chunk.first_line_no + len(chunk.lines)
+            if chunk.first_line_no <= line_no <= chunk.last_line_no
         )
 
     def raw(self, key: LineKey) -> bytes:
@@ -110,11 +110,10 @@ class BatchLines:
 
 def _starts(chunk: Chunk, nonblank: list[int]) -> list[int]:
     """Where each of the chunk's non-blank lines starts in its data."""
-    every = _line_starts(chunk.lines)
-    if len(nonblank) == len(chunk.lines):
-        return list(every)
-    wanted = set(nonblank)
-    return [start for no, start in enumerate(every, chunk.first_line_no) if no in wanted]
+    if len(nonblank) == chunk.count:
+        return list(chunk.starts.tolist())
+    indexes = [no - chunk.first_line_no for no in nonblank]
+    return list(chunk.starts[indexes].tolist())
 
 
 def batch_input(batch: Batch, rejected: dict[LineKey, str]) -> BatchInput:
@@ -135,7 +134,7 @@ def batch_input(batch: Batch, rejected: dict[LineKey, str]) -> BatchInput:
         else:
             chunk_starts = _starts(chunk, nonblank)
             if chunk.unterminated:
-                last = chunk.first_line_no + len(chunk.lines) - 1
+                last = chunk.last_line_no
                 parsed = parsed_object(chunk.line(last), unterminated=True)
                 if isinstance(parsed, Rejected) and nonblank and nonblank[-1] == last:
                     rejected[(file_index, last)] = parsed.reason
@@ -166,7 +165,7 @@ def batches(
                 hashing = HashingReader(stored)
                 blocks = decompressed_blocks(hashing, file.compression)
                 for piece in pieces(blocks, chunk_bytes, max_line_bytes):
-                    tally.lines += 1 if isinstance(piece, Unreadable) else len(piece.lines)
+                    tally.lines += 1 if isinstance(piece, Unreadable) else piece.count
                     if isinstance(piece, Unreadable):
                         tally.quarantine.append(
                             {

@@ -44,6 +44,9 @@ def test_byte_order_marks_at_line_starts_are_dropped() -> None:
     assert isinstance(chunk, Chunk)
     assert chunk.lines == [b'{"a":1}', b"", b'{"b":"\xef\xbb\xbf inside"}']
     assert chunk.nonblank == [1, 3]
+    (only_bom,) = chunks_of(b"\xef\xbb\xbf")
+    assert isinstance(only_bom, Chunk)
+    assert (only_bom.lines, only_bom.blank, only_bom.unterminated) == ([b""], 1, True)
 
 
 def test_chunks_hold_whole_lines_and_continue_the_numbering() -> None:
