@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 from typing import NamedTuple
 
@@ -113,14 +114,14 @@ def measure(size_mb: int, work: Path, env: dict[str, str], startup: float) -> di
     archive = work / f"archive-{size_mb}mb"
     # 1% more files, put into the archive for the incremental night only
     # 1% more files: the next day's (a night's usual news), then the same days' (a backfill)
-    next_day, same_days = work / f"next-day-{size_mb}mb", work / f"extra-{size_mb}mb"
+    next_day_files, same_days_files = work / f"next-day-{size_mb}mb", work / f"extra-{size_mb}mb"
     added = [archive / "zz-next-day", archive / "zz-same-days"]
     for folder in added:
         shutil.rmtree(folder, ignore_errors=True)
     messages = size_mb * 1_000_000 // BYTES_PER_MESSAGE
     sample(archive, messages, 7, env)
-    sample(next_day, max(messages // 100, 1), 9, env, days=1, start=NEXT_DAY)
-    sample(same_days, max(messages // 100, 1), 8, env)
+    sample(next_day_files, max(messages // 100, 1), 9, env, days=1, start=NEXT_DAY)
+    sample(same_days_files, max(messages // 100, 1), 8, env)
     files = [file.uri for file in local_listing(archive).files]
     disk = sum(Path(file).stat().st_size for file in files)
     scan = raw_scan(files)
@@ -133,7 +134,7 @@ def measure(size_mb: int, work: Path, env: dict[str, str], startup: float) -> di
     full = _child([*WA_ETL, *command], env)
     nights = []
     try:
-        for extra, folder in zip((next_day, same_days), added, strict=True):
+        for extra, folder in zip((next_day_files, same_days_files), added, strict=True):
             shutil.copytree(extra, folder)
             nights.append(_child([*WA_ETL, *command], env))
     finally:
@@ -169,6 +170,19 @@ def measure(size_mb: int, work: Path, env: dict[str, str], startup: float) -> di
     }
 
 
+def time_scaling(results: list[dict[str, float]]) -> list[dict[str, float]]:
+    """How the job's time grows from each size to the next (linear: job ratio = size ratio)."""
+    return [
+        {
+            "from_mb": smaller["size_mb"],
+            "to_mb": larger["size_mb"],
+            "size_ratio": round(larger["size_mb"] / smaller["size_mb"], 2),
+            "job_ratio": round(larger["job_s"] / smaller["job_s"], 2),
+        }
+        for smaller, larger in pairwise(results)
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -200,9 +214,18 @@ def main() -> None:
             f"+1% same days: {figures['backfill_1pct_s']:.1f} s "
             f"({figures['backfill_share_of_full']:.1%})"
         )
+    scaling = time_scaling(results)
+    for step in scaling:
+        print(
+            f"{step['from_mb']} -> {step['to_mb']} MB: {step['size_ratio']:.1f}x the JSON, "
+            f"{step['job_ratio']:.2f}x the job's time"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
-        json.dumps({"prefect_startup_s": round(startup, 2), "sizes": results}, indent=2)
+        json.dumps(
+            {"prefect_startup_s": round(startup, 2), "sizes": results, "scaling": scaling},
+            indent=2,
+        )
     )
     print(f"figures written to {args.out}")
 
