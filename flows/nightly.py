@@ -393,6 +393,7 @@ def _night(night: Night) -> tuple[Listing, ReadPlan, list[FileReport], Built]:
             threads=tuning.threads,
             memory_limit=tuning.memory_limit,
             run_id=night.run_id,
+            scratch_dir=night.run_folder / "scratch",
         )
         # a full refresh (asked for, or for another personal-data setting) builds anew
         previous = None if plan.full_refresh else night.warehouse

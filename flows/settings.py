@@ -5,7 +5,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ByteSize, Field, TypeAdapter, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from transforms.personal import PiiMode
@@ -39,6 +39,7 @@ class Tuning(BaseModel):
     memory_limit: str = Field(
         "800MB", description="DuckDB memory limit per connection (beyond it, DuckDB spills to disk)"
     )
+
     reply_window_hours: int = Field(
         24,
         description="A reply without context answers a message "
@@ -53,6 +54,13 @@ class Tuning(BaseModel):
     lock_wait_seconds: float = Field(
         0, description="How long to wait for another run of the same warehouse to finish"
     )
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _a_size(cls, value: str) -> str:
+        """A size with its unit ("800MB", "2GiB"): the build sizes its parts by it."""
+        TypeAdapter(ByteSize).validate_python(value)
+        return value
 
 
 class RunSettings(BaseSettings):

@@ -14,18 +14,20 @@ setting, a file read again or forgotten) builds anew; either way the tables are 
 import hashlib
 import logging
 import shutil
+import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from pydantic import BaseModel
+from pydantic import BaseModel, ByteSize, TypeAdapter
 
 from transforms.schema import comment_statements, create_table_sql, table_columns
 from transforms.sql import (
     SQL_DIR,
     connect,
     run_model,
+    run_query_into,
     run_script,
     scalar,
     set_variables,
@@ -34,10 +36,15 @@ from transforms.sql import (
 from transforms.tables import TABLES, ErrorCodes
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "data" / "seeds"
+# memory allowed per outbound event in a part of `message_lifecycle` (sql/models/
+# outbound_buckets.sql): 1,000,000 events a part under the 800 MB default limit, about 230,000
+# messages, whose aggregate takes about 150 MB (300,000 messages ran out of 190 MB)
+BUCKET_BYTES_PER_EVENT = 800
 # Run in this order: each reads the tables the ones before it made.
 ROW_MODELS = (
     "models/message_keys",
     "models/outbound_events",
+    "models/template_of_key",
     "models/message_lifecycle",
     "models/message_senders",
     "models/accepted",
@@ -90,6 +97,8 @@ class BuildSettings(BaseModel):
     threads: int = 2
     memory_limit: str = "800MB"
     run_id: str = ""
+    # where the build writes its passing files (the system's temporary folder if None)
+    scratch_dir: Path | None = None
 
 
 class Built(BaseModel):
@@ -191,10 +200,50 @@ def _build_anew(database: Path, state: Path, settings: BuildSettings, fingerprin
         run_script(connection, "models/deduplicated")
         parameters = _parameters(settings)
         for model in MODELS:
-            run_model(connection, model, parameters.get(model))
+            _run_model(connection, model, parameters.get(model), settings)
         _finish(connection, settings, fingerprint, updated=False)
     finally:
         connection.close()
+
+
+def _run_model(
+    connection: duckdb.DuckDBPyConnection,
+    model: str,
+    parameters: dict[str, Any] | None,
+    settings: BuildSettings,
+) -> None:
+    if model == "models/message_lifecycle":
+        memory = TypeAdapter(ByteSize).validate_python(settings.memory_limit)
+        _message_lifecycle(connection, memory // BUCKET_BYTES_PER_EVENT, settings.scratch_dir)
+    else:
+        run_model(connection, model, parameters)
+
+
+def _message_lifecycle(
+    connection: duckdb.DuckDBPyConnection, events_per_bucket: int, scratch: Path | None
+) -> None:
+    """`message_lifecycle`, aggregated one part of the messages at a time: the outbound events
+    are written to Parquet by message (`sql/models/outbound_buckets.sql`), about
+    `events_per_bucket` in each part, each part read as `lifecycle_bucket`."""
+    events = scalar(
+        connection,
+        "select (select count(*) from landing_accepted) + (select count(*) from landing_statuses)"
+        " + (select count(*) from landing_template_sends) + (select count(*) from landing_errors)",
+    )
+    buckets = max(1, -(-int(events) // max(events_per_bucket, 1)))
+    with tempfile.TemporaryDirectory(prefix="lifecycle-", dir=scratch) as folder:
+        run_model(connection, "models/outbound_buckets", {"target": folder, "buckets": buckets})
+        parts = [
+            connection.read_parquet(sorted(str(file) for file in bucket.glob("*.parquet")))
+            for bucket in sorted(Path(folder).iterdir())
+        ]
+        # no outbound events at all: the (empty) events themselves
+        for index, part in enumerate(parts or [connection.view("outbound_events")]):
+            part.create_view("lifecycle_bucket", replace=True)
+            run_query_into(
+                connection, "models/message_lifecycle", "message_lifecycle", append=index > 0
+            )
+        connection.execute("drop view lifecycle_bucket")
 
 
 def _affected(connection: duckdb.DuckDBPyConnection) -> int:
@@ -245,7 +294,7 @@ def _update(
         run_script(connection, "models/deduplicated")
         parameters = _parameters(settings)
         for model in ROW_MODELS:
-            run_model(connection, model, parameters.get(model))
+            _run_model(connection, model, parameters.get(model), settings)
         run_script(connection, "increment/rebuilt")
         run_script(connection, "increment/reply_scope")
         run_model(connection, "models/attributed_replies")

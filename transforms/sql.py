@@ -44,6 +44,13 @@ def declared_keys(name: str) -> tuple[str, ...]:
     return tuple(_header(name, KEYS) or ())
 
 
+# Rows a thread buffers per partition of a partitioned COPY before it writes them out.
+# DuckDB's default (524,288) held about 800 MB of a 4 GB night's statuses across the days,
+# and the export ran out of memory under an 800 MB limit; with 65,536 it passes under 400 MB
+# (and is faster: 15.5 s vs 22 s).
+PARTITION_FLUSH_ROWS = 65_536
+
+
 def connect(
     database: str = ":memory:",
     *,
@@ -61,6 +68,7 @@ def connect(
     connection.execute(f"set threads = {int(threads)}")
     connection.execute("set memory_limit = $limit", {"limit": memory_limit})
     connection.execute(f"set preserve_insertion_order = {str(ordered).lower()}")
+    connection.execute(f"set partitioned_write_flush_threshold = {PARTITION_FLUSH_ROWS}")
     return connection
 
 
@@ -77,6 +85,16 @@ def run_model(
     """Run the single statement of `sql/<name>.sql`."""
     with _naming(name):
         connection.execute(sql_text(name), parameters or {})
+
+
+def run_query_into(
+    connection: duckdb.DuckDBPyConnection, name: str, table: str, *, append: bool
+) -> None:
+    """Materialise the query `sql/<name>.sql` as the temp table `table`, or append its rows
+    to it (a model built in parts)."""
+    into = f"insert into {table} by name" if append else f"create or replace temp table {table} as"
+    with _naming(name):
+        connection.execute(f"{into}\n{sql_text(name)}")
 
 
 @contextmanager

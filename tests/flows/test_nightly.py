@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from pydantic import ValidationError
 
 from flows.nightly import RunSummary, json_bytes_estimate, nightly_for, partitions
 from flows.sample import SampleSpec, write_sample
@@ -260,6 +261,12 @@ def test_the_defaults_read_the_bundled_sample() -> None:
     assert sample.is_dir()
     assert len([path for path in sample.rglob("*") if path.is_file()]) > 300
     assert sum(path.stat().st_size for path in sample.rglob("*")) < 8_000_000
+
+
+def test_a_memory_limit_must_be_a_size_with_its_unit() -> None:
+    assert Tuning(memory_limit="2GiB").memory_limit == "2GiB"
+    with pytest.raises(ValidationError, match="memory_limit"):
+        Tuning(memory_limit="lots")
 
 
 def _files(*sizes_mb: float, suffix: str = ".jsonl") -> list[ArchiveFile]:

@@ -6,7 +6,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Warehouse, archive_file
+import pytest
+
+from flows.sample import SampleSpec, write_sample
+from tests.conftest import Warehouse, archive_file, warehouse_of
 from tests.payloads import (
     SENDER,
     accepted,
@@ -18,6 +21,8 @@ from tests.payloads import (
     template_send,
     unix,
 )
+from transforms import model
+from transforms.sql import run_query_into
 
 
 def test_the_same_event_twice_in_two_files_with_and_without_envelope_is_one_row(
@@ -337,3 +342,28 @@ def test_outcomes_count_on_the_message_day_however_late(tmp_path: Path, build: A
         "first_reply_at": None,
         "report_missing": False,
     }
+
+
+def test_messages_built_part_by_part_are_the_messages_built_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = tmp_path / "archive"
+    write_sample(archive, SampleSpec(messages=300, days=2, seed=3))
+    at_once = warehouse_of(archive, tmp_path / "at-once")
+    # about 100 events a part under the 800 MB limit: the sample's 1,300 make a dozen parts
+    monkeypatch.setattr(model, "BUCKET_BYTES_PER_EVENT", 8_000_000)
+    parts: list[str] = []
+    monkeypatch.setattr(
+        model,
+        "run_query_into",
+        lambda connection, name, table, *, append: (
+            parts.append(table),
+            run_query_into(connection, name, table, append=append),
+        ),
+    )
+    by_parts = warehouse_of(archive, tmp_path / "by-parts")
+    assert parts.count("message_lifecycle") >= 10
+    for table in ("messages", "statuses", "replies", "delivery_daily", "error_breakdown"):
+        query = f"select * from {table} order by all"
+        assert by_parts.rows(query) == at_once.rows(query)
+        assert at_once.rows(query)
