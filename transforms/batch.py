@@ -9,6 +9,7 @@ tallies what becomes of each line of each file.
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
+from typing import cast
 
 from transforms.discover import ArchiveFile
 from transforms.read import (
@@ -111,9 +112,8 @@ class BatchLines:
 def _starts(chunk: Chunk, nonblank: list[int]) -> list[int]:
     """Where each of the chunk's non-blank lines starts in its data."""
     if len(nonblank) == chunk.count:
-        return list(chunk.starts.tolist())
-    indexes = [no - chunk.first_line_no for no in nonblank]
-    return list(chunk.starts[indexes].tolist())
+        return cast(list[int], chunk.starts.tolist())
+    return cast(list[int], chunk.starts[[no - chunk.first_line_no for no in nonblank]].tolist())
 
 
 def batch_input(batch: Batch, rejected: dict[LineKey, str]) -> BatchInput:

@@ -225,11 +225,7 @@ def _message_lifecycle(
     """`message_lifecycle`, aggregated one part of the messages at a time: the outbound events
     are written to Parquet by message (`sql/models/outbound_buckets.sql`), about
     `events_per_bucket` in each part, each part read as `lifecycle_bucket`."""
-    events = scalar(
-        connection,
-        "select (select count(*) from landing_accepted) + (select count(*) from landing_statuses)"
-        " + (select count(*) from landing_template_sends) + (select count(*) from landing_errors)",
-    )
+    events = scalar(connection, sql_text("models/outbound_estimate"))
     buckets = max(1, -(-int(events) // max(events_per_bucket, 1)))
     with tempfile.TemporaryDirectory(prefix="lifecycle-", dir=scratch) as folder:
         run_model(connection, "models/outbound_buckets", {"target": folder, "buckets": buckets})

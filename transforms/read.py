@@ -74,7 +74,7 @@ class Chunk:
 
     @property
     def lines(self) -> list[bytes]:
-        """Every line, copied out (for the few places that need them all)."""
+        """Every line, copied out (to look at a chunk; the pipeline reads lines by offset)."""
         return [self.line(no) for no in range(self.first_line_no, self.last_line_no + 1)]
 
 
