@@ -24,6 +24,7 @@ from pydantic import BaseModel, ByteSize, TypeAdapter
 
 from transforms.schema import comment_statements, create_table_sql, table_columns
 from transforms.sql import (
+    PARTITION_FLUSH_ROWS,
     SQL_DIR,
     connect,
     run_model,
@@ -40,6 +41,7 @@ SEED_DIR = Path(__file__).resolve().parents[1] / "data" / "seeds"
 # outbound_buckets.sql): 1,000,000 events a part under the 800 MB default limit, about 230,000
 # messages, whose aggregate takes about 150 MB (300,000 messages ran out of 190 MB)
 BUCKET_BYTES_PER_EVENT = 800
+BUCKET_FLUSH_ROWS = 16_384
 # Run in this order: each reads the tables the ones before it made.
 ROW_MODELS = (
     "models/message_keys",
@@ -228,7 +230,11 @@ def _message_lifecycle(
     events = scalar(connection, sql_text("models/outbound_estimate"))
     buckets = max(1, -(-int(events) // max(events_per_bucket, 1)))
     with tempfile.TemporaryDirectory(prefix="lifecycle-", dir=scratch) as folder:
+        # every part buffers rows per thread until it writes them: fewer than the export's, or
+        # the parts' buffers beside the de-duplication's hash tables outgrew a 200 MB limit
+        connection.execute(f"set partitioned_write_flush_threshold = {BUCKET_FLUSH_ROWS}")
         run_model(connection, "models/outbound_buckets", {"target": folder, "buckets": buckets})
+        connection.execute(f"set partitioned_write_flush_threshold = {PARTITION_FLUSH_ROWS}")
         parts = [
             connection.read_parquet(sorted(str(file) for file in bucket.glob("*.parquet")))
             for bucket in sorted(Path(folder).iterdir())
