@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel, ByteSize, TypeAdapter
 
+from transforms.parts import create_new_row_views, create_row_views
 from transforms.schema import comment_statements, create_table_sql, table_columns
 from transforms.sql import (
     PARTITION_FLUSH_ROWS,
@@ -285,9 +286,13 @@ def _update(
             )
             return None
         previous_run_id = str(scalar(connection, "select run_id from wa_etl_build.info"))
+        create_row_views(connection, state.parent, "state")
+        run_model(connection, "increment/new_files")
+        create_new_row_views(connection, state.parent)
         run_script(connection, "increment/seeds")
         while True:
             before = _affected(connection)
+            run_model(connection, "increment/hits")
             run_script(connection, "increment/grow")
             if _affected(connection) == before:
                 break

@@ -48,10 +48,14 @@ def part_folder(folder: Path, table: str) -> Path:
     return folder / PARTS_DIR / table
 
 
-def listed_parts(connection: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """The names of a table's parts, as the state lists them (in its current transaction)."""
+def listed_parts(
+    connection: duckdb.DuckDBPyConnection, table: str, catalog: str | None = None
+) -> list[str]:
+    """The names of a table's parts, as the state lists them (in its current transaction);
+    the state attached as `catalog`, if given."""
+    listing = f'"{catalog}".landing_parts' if catalog else "landing_parts"
     rows = connection.execute(
-        "select part from landing_parts where table_name = $table order by part",
+        f"select part from {listing} where table_name = $table order by part",
         {"table": table},
     ).fetchall()
     return [part for (part,) in rows]
@@ -65,31 +69,67 @@ def _sql_list(values: list[str]) -> str:
     return "[" + ", ".join("'" + value.replace("'", "''") + "'" for value in values) + "]"
 
 
-def create_views(connection: duckdb.DuckDBPyConnection, folder: Path) -> None:
-    """The views `landing_<table>` over the listed parts of each raw table, at the folder's
-    place now (a state moved with its warehouse reads on); over an empty part while a table
-    has none. The largest part comes first: DuckDB guesses a Parquet scan's rows from its
-    first file, and a guess of none (the empty part first) made it build hash tables on the
-    whole night instead of the small side of every join, and run out of memory."""
-    for table, model in RAW_TABLES.items():
-        paths = [Path(path) for path in _paths(folder, table, listed_parts(connection, table))]
-        missing = [path for path in paths if not path.exists()]
-        if missing:
-            raise MissingPartError(
-                f"the state lists {len(missing)} landing files that are gone, e.g. {missing[0]}: "
-                "run again with --full-refresh to read the archive anew"
-            )
-        if not paths:
-            paths = [part_folder(folder, table) / EMPTY_PART]
-            if not paths[0].exists():
-                paths[0].parent.mkdir(parents=True, exist_ok=True)
-                pq.write_table(arrow_schema(landing_columns(model)).empty_table(), paths[0])
-        largest_first = sorted(paths, key=lambda path: (-path.stat().st_size, path.name))
-        # a view cannot take parameters: the list is written into it, each path quoted
-        connection.execute(
-            f"create or replace view landing_{table} as "
-            f"select * from read_parquet({_sql_list([str(path) for path in largest_first])})"
+def _scan(paths: list[Path], folder: Path, table: str) -> str:
+    """`read_parquet` of the parts `paths` of `table`, the largest first: DuckDB guesses a
+    Parquet scan's rows from its first file, and a guess of none (the empty part first) made
+    it build hash tables on the whole night instead of the small side of every join, and run
+    out of memory. Over an empty part when there are none."""
+    missing = [path for path in paths if not path.exists()]
+    if missing:
+        raise MissingPartError(
+            f"the state lists {len(missing)} landing files that are gone, e.g. {missing[0]}: "
+            "run again with --full-refresh to read the archive anew"
         )
+    if not paths:
+        paths = [part_folder(folder, table) / EMPTY_PART]
+        if not paths[0].exists():
+            paths[0].parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(arrow_schema(landing_columns(RAW_TABLES[table])).empty_table(), paths[0])
+    largest_first = sorted(paths, key=lambda path: (-path.stat().st_size, path.name))
+    # a view cannot take parameters: the list is written into it, each path quoted
+    return f"read_parquet({_sql_list([str(path) for path in largest_first])})"
+
+
+def _listed_scan(
+    connection: duckdb.DuckDBPyConnection, folder: Path, table: str, catalog: str | None
+) -> str:
+    parts = listed_parts(connection, table, catalog)
+    return _scan([Path(path) for path in _paths(folder, table, parts)], folder, table)
+
+
+def create_views(connection: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """The views `landing_<table>` over the listed parts of each raw table (a state moved
+    with its warehouse reads on)."""
+    for table in RAW_TABLES:
+        scan = _listed_scan(connection, folder, table, None)
+        connection.execute(f"create or replace view landing_{table} as select * from {scan}")
+
+
+def create_row_views(connection: duckdb.DuckDBPyConnection, folder: Path, catalog: str) -> None:
+    """Temp views `landing_rows_<table>` of the state attached as `catalog`: each landing row
+    with where it is (`part_file`, `part_row`), so that an update can find the rows of its
+    messages by their keys alone and then read only those rows whole (a join on the place
+    skips the row groups that hold none)."""
+    for table in RAW_TABLES:
+        scan = _listed_scan(connection, folder, table, catalog)
+        connection.execute(
+            f"create or replace temp view landing_rows_{table} as "
+            f"select *, filename as part_file, file_row_number as part_row from {scan}"
+        )
+
+
+def create_new_row_views(connection: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """Temp views `new_rows_<table>` over the parts (of `landing_rows_<table>`) that hold rows
+    of the files in the temp table `new_files`: an update reads its new events' keys from
+    these, not from every part (finding the parts reads only the files' names, which Parquet
+    keeps in a dictionary)."""
+    for table in RAW_TABLES:
+        holding = connection.execute(
+            f"select distinct part_file from landing_rows_{table}"
+            " where source_file in (select source_file from new_files)"
+        ).fetchall()
+        scan = _scan([Path(path) for (path,) in holding], folder, table)
+        connection.execute(f"create or replace temp view new_rows_{table} as select * from {scan}")
 
 
 def move_in(

@@ -1,27 +1,32 @@
--- The landing rows the update rebuilds from, under the names the models read: every copy of
--- every event of the affected messages (copies share their wamid or key), every reply read
--- again, and the few rows that belong to no message (a template send without key, an error
--- with neither key nor wamid), which are always rebuilt.
+-- The landing rows the update rebuilds from, under the names the models read: the rows
+-- `hits` found (every copy of every event of the affected messages, copies share their wamid
+-- or key; and the rows that belong to no message), and every reply read again. Each is read
+-- whole by its place, which skips the row groups that hold none of them.
 create or replace temp table landing_accepted as
-select * from state.landing_accepted
-where key in (select key from affected_keys)
-    or message_id in (select message_id from affected_wamids);
+select * exclude (part_file, part_row) from landing_rows_accepted
+semi join (select part_file, part_row from landing_hits where table_name = 'accepted')
+    using (part_file, part_row);
 
 create or replace temp table landing_template_sends as
-select * from state.landing_template_sends
-where key in (select key from affected_keys) or key is null;
+select * exclude (part_file, part_row) from landing_rows_template_sends
+semi join (select part_file, part_row from landing_hits where table_name = 'template_sends')
+    using (part_file, part_row);
 
 create or replace temp table landing_statuses as
-select * from state.landing_statuses
-where key in (select key from affected_keys)
-    or message_id in (select message_id from affected_wamids);
-
-create or replace temp table landing_replies as
-select * from state.landing_replies
-where reply_id in (select reply_id from new_replies);
+select * exclude (part_file, part_row) from landing_rows_statuses
+semi join (select part_file, part_row from landing_hits where table_name = 'statuses')
+    using (part_file, part_row);
 
 create or replace temp table landing_errors as
-select * from state.landing_errors
-where key in (select key from affected_keys)
-    or message_id in (select message_id from affected_wamids)
-    or (key is null and message_id is null);
+select * exclude (part_file, part_row) from landing_rows_errors
+semi join (select part_file, part_row from landing_hits where table_name = 'errors')
+    using (part_file, part_row);
+
+create or replace temp table landing_replies as
+with read_again as (
+    select part_file, part_row from landing_rows_replies
+    where reply_id in (select reply_id from new_replies)
+)
+
+select * exclude (part_file, part_row) from landing_rows_replies
+semi join read_again using (part_file, part_row);

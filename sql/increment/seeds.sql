@@ -1,25 +1,22 @@
--- What the files read since the previous build touch: the files themselves, their replies,
--- and the tracking keys and wamids of their events. `grow` widens these to every message
--- whose rows the new events can change.
-create or replace temp table new_files as
-select uri as source_file from state.manifest
-anti join ingest_files using (uri, run_id);
-
+-- What the files read since the previous build (`new_files`) touch: their replies, and the
+-- tracking keys and wamids of their events, read from the parts that hold their rows
+-- (`new_rows_<table>`). `hits` and `grow` widen these to every message whose rows the new
+-- events can change.
 create or replace temp table new_replies as
-select reply_id, customer, context_id from state.landing_replies
+select reply_id, customer, context_id from new_rows_replies
 semi join new_files using (source_file);
 
 create or replace temp table new_events as
-select key, message_id from state.landing_accepted
+select key, message_id from new_rows_accepted
 semi join new_files using (source_file)
 union all
-select key, null as message_id from state.landing_template_sends
+select key, null as message_id from new_rows_template_sends
 semi join new_files using (source_file)
 union all
-select key, message_id from state.landing_statuses
+select key, message_id from new_rows_statuses
 semi join new_files using (source_file)
 union all
-select key, message_id from state.landing_errors
+select key, message_id from new_rows_errors
 semi join new_files using (source_file);
 
 create or replace temp table affected_keys as
@@ -27,15 +24,3 @@ select distinct key from new_events where key is not null;
 
 create or replace temp table affected_wamids as
 select distinct message_id from new_events where message_id is not null;
-
--- the links between tracking keys and wamids that the events of the state make (SPEC 3);
--- a view: `grow` reads it a few times with tight filters, cheaper than making it distinct
-create or replace temp view links as
-select key, message_id from (
-    select key, message_id from state.landing_accepted
-    union all
-    select key, message_id from state.landing_statuses
-    union all
-    select key, message_id from state.landing_errors
-)
-where key is not null and message_id is not null
