@@ -110,23 +110,39 @@ def json_bytes_estimate(file: ArchiveFile) -> int:
     return file.size * (1 if file.compression == "none" else COMPRESSION_RATIO)
 
 
+def _task_count(total: int, partition_bytes: int, workers: int) -> int:
+    """How many tasks read `total` bytes of JSON: about four per worker, none under
+    `MIN_PARTITION_BYTES` nor over `partition_bytes`, and a multiple of the workers when
+    there are more tasks than workers (a last round that leaves workers idle sets the pace)."""
+    fewest = -(-total // max(partition_bytes, 1))
+    count = max(1, fewest, min(workers * TASKS_PER_WORKER, total // MIN_PARTITION_BYTES))
+    if count > workers and count % workers:
+        rounded = count - count % workers
+        count = rounded if rounded >= fewest else rounded + workers
+    return count
+
+
 def partitions(
     files: list[ArchiveFile], partition_bytes: int, workers: int
 ) -> list[list[ArchiveFile]]:
-    """Consecutive files in groups of at most about `partition_bytes` of JSON (estimated), one
-    task each: small enough that every worker gets several tasks (a worker left with the last
+    """Consecutive files in groups of about the same bytes of JSON (estimated), one task
+    each: small enough that every worker gets several tasks (a worker left with the last
     big task while the others idle would set the night's pace), not so small that the fixed
-    cost of a task shows."""
+    cost of a task shows. A small night is one task per worker."""
     total = sum(map(json_bytes_estimate, files))
-    target = min(partition_bytes, max(MIN_PARTITION_BYTES, total // (workers * TASKS_PER_WORKER)))
+    target = -(-total // _task_count(total, partition_bytes, workers))
     groups: list[list[ArchiveFile]] = [[]]
-    size = 0
+    sizes = [0]
     for file in files:
-        if groups[-1] and size + json_bytes_estimate(file) > target:
+        if groups[-1] and sizes[-1] + json_bytes_estimate(file) > target:
             groups.append([])
-            size = 0
+            sizes.append(0)
         groups[-1].append(file)
-        size += json_bytes_estimate(file)
+        sizes[-1] += json_bytes_estimate(file)
+    # the few files left over when the groups fill short of the target: not a task of their own
+    merged = sizes[-2] + sizes[-1] if len(groups) > 1 else partition_bytes + 1
+    if merged <= min(target + target // 4, partition_bytes):
+        groups[-2].extend(groups.pop())
     return [group for group in groups if group]
 
 

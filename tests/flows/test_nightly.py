@@ -292,6 +292,25 @@ def test_partitions_give_every_worker_several_tasks_of_bounded_size() -> None:
     assert sizes == [1, 1, 2]
 
 
+def test_a_small_night_is_one_task_per_worker_and_no_round_leaves_a_worker_idle() -> None:
+    # 36 MB in 0.125 MB files (a night's news): two tasks of 18 MB, not 16 + 16 + 4
+    groups = partitions(_files(*[0.125] * 288), 1024 << 20, workers=2)
+    assert [len(group) for group in groups] == [144, 144]
+    # 50 MB: three tasks of at least 16 MB would leave a worker idle in the second round
+    assert [len(group) for group in partitions(_files(*[1] * 50), 1024 << 20, workers=2)] == [
+        25,
+        25,
+    ]
+    # the last files are not a task of their own when the groups fill a little short
+    groups = partitions(_files(*[4.5] * 8, 0.5), 1024 << 20, workers=2)
+    assert [len(group) for group in groups] == [4, 5]
+    assert [len(group) for group in partitions(_files(*[3] * 21), 1024 << 20, workers=3)] == [
+        7,
+        7,
+        7,
+    ]
+
+
 def test_a_compressed_file_weighs_as_the_json_it_holds() -> None:
     plain, packed = _files(*[4] * 10), _files(*[4] * 10, suffix=".jsonl.gz")
     assert [json_bytes_estimate(file) for file in (plain[0], packed[0])] == [4 << 20, 40 << 20]
