@@ -62,6 +62,9 @@ from transforms.tables import TABLES
 PROGRESS_EVERY_SECONDS = 10.0
 TASKS_PER_WORKER = 4
 MIN_PARTITION_BYTES = 16 << 20
+# a night smaller than this per worker is one task: a task's fixed cost (about 0.4 s) would
+# outweigh the sharing
+MIN_SHARED_BYTES = 4 << 20
 COMPRESSION_RATIO = 10
 NEWEST_DAYS = 3
 
@@ -112,10 +115,16 @@ def json_bytes_estimate(file: ArchiveFile) -> int:
 
 def _task_count(total: int, partition_bytes: int, workers: int) -> int:
     """How many tasks read `total` bytes of JSON: about four per worker, none under
-    `MIN_PARTITION_BYTES` nor over `partition_bytes`, and a multiple of the workers when
-    there are more tasks than workers (a last round that leaves workers idle sets the pace)."""
+    `MIN_PARTITION_BYTES` nor over `partition_bytes` (but one per worker when each gets
+    `MIN_SHARED_BYTES`), and a multiple of the workers when there are more tasks than workers
+    (a last round that leaves workers idle sets the pace)."""
     fewest = -(-total // max(partition_bytes, 1))
-    count = max(1, fewest, min(workers * TASKS_PER_WORKER, total // MIN_PARTITION_BYTES))
+    count = max(
+        1,
+        fewest,
+        min(workers * TASKS_PER_WORKER, total // MIN_PARTITION_BYTES),
+        min(workers, total // MIN_SHARED_BYTES),
+    )
     if count > workers and count % workers:
         rounded = count - count % workers
         count = rounded if rounded >= fewest else rounded + workers

@@ -296,6 +296,12 @@ def test_a_small_night_is_one_task_per_worker_and_no_round_leaves_a_worker_idle(
     # 36 MB in 0.125 MB files (a night's news): two tasks of 18 MB, not 16 + 16 + 4
     groups = partitions(_files(*[0.125] * 288), 1024 << 20, workers=2)
     assert [len(group) for group in groups] == [144, 144]
+    # 10 MB: still a task per worker; 6 MB: one task, two would cost more than they share
+    assert [len(group) for group in partitions(_files(*[0.5] * 20), 1024 << 20, workers=2)] == [
+        10,
+        10,
+    ]
+    assert [len(group) for group in partitions(_files(*[0.5] * 12), 1024 << 20, workers=2)] == [12]
     # 50 MB: three tasks of at least 16 MB would leave a worker idle in the second round
     assert [len(group) for group in partitions(_files(*[1] * 50), 1024 << 20, workers=2)] == [
         25,
