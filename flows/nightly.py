@@ -149,8 +149,7 @@ def partitions(
         groups[-1].append(file)
         sizes[-1] += json_bytes_estimate(file)
     # the few files left over when the groups fill short of the target: not a task of their own
-    merged = sizes[-2] + sizes[-1] if len(groups) > 1 else partition_bytes + 1
-    if merged <= min(target + target // 4, partition_bytes):
+    if len(groups) > 1 and sizes[-2] + sizes[-1] <= min(target + target // 4, partition_bytes):
         groups[-2].extend(groups.pop())
     return [group for group in groups if group]
 
