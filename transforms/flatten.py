@@ -22,6 +22,7 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -186,10 +187,15 @@ def _file_context(files: list[ArchiveFile], ingested_at: datetime) -> pa.Table:
     )
 
 
+def _key_pattern(keys: tuple[str, ...]) -> str:
+    return '"(?:' + "|".join(re.escape(key) for key in keys) + ')"[ \\t\\r\\n]*:'
+
+
 class _PassLines:
     """The lines of a batch as an Arrow array (no copy of the data), to pick for each pass the
-    lines that may hold one of its keys. A key is `"name"` before a colon; a line with a `\\u`
-    escape may spell a key otherwise, so it goes to every pass."""
+    lines that may hold its keys (one of each choice, `declared_keys`). A key is `"name"`
+    before a colon; a line with a `\\u` escape may spell a key otherwise, so it goes to every
+    pass."""
 
     def __init__(self, batch: BatchInput) -> None:
         offsets = pa.array([0, *batch.starts[1:], len(batch.data)], pa.int64())
@@ -200,23 +206,30 @@ class _PassLines:
             [None, offsets.buffers()[1], pa.py_buffer(batch.data)],
         )
         self.escaped = pc.match_substring_regex(self.lines, r"\\u")
-        self._masks: dict[tuple[str, ...], pa.BooleanArray] = {}
+        self._found: dict[tuple[str, ...], pa.BooleanArray] = {}
 
-    def _holding(self, keys: tuple[str, ...]) -> pa.BooleanArray:
-        if keys not in self._masks:
-            pattern = '"(?:' + "|".join(re.escape(key) for key in keys) + ')"[ \\t\\r\\n]*:'
-            found = pc.match_substring_regex(self.lines, pattern)
-            self._masks[keys] = pc.or_(found, self.escaped)
-        return self._masks[keys]
+    def _holding(self, choices: tuple[tuple[str, ...], ...]) -> pa.BooleanArray:
+        first, *others = choices
+        if first not in self._found:
+            self._found[first] = pc.match_substring_regex(self.lines, _key_pattern(first))
+        found = self._found[first]
+        for keys in others:
+            # only the lines that hold the keys so far are scanned again
+            places = pc.indices_nonzero(found)
+            inner = pc.match_substring_regex(self.lines.take(places), _key_pattern(keys))
+            holding = np.zeros(len(self.lines), dtype=bool)
+            holding[places.filter(inner).to_numpy()] = True
+            found = pa.array(holding)
+        return pc.or_(found, self.escaped)
 
-    def write(self, keys: tuple[str, ...], target: Path) -> pa.Table:
-        """Write the lines that may hold `keys` (all lines when there are none) to `target`;
-        their positions in the file and ordinals in the batch."""
-        if not keys:
+    def write(self, choices: tuple[tuple[str, ...], ...], target: Path) -> pa.Table:
+        """Write the lines that may hold a key of each of `choices` (all lines when there are
+        none) to `target`; their positions in the file and ordinals in the batch."""
+        if not choices:
             target.write_bytes(self.data)
             ordinals = pa.array(range(1, len(self.lines) + 1), pa.int64())
         else:
-            mask = self._holding(keys)
+            mask = self._holding(choices)
             picked = pc.filter(self.lines, mask)
             ordinals = pc.add(pc.indices_nonzero(mask), 1).cast(pa.int64())
             with target.open("wb") as out:

@@ -28,6 +28,7 @@ from transforms.sql import (
     PARTITION_FLUSH_ROWS,
     SQL_DIR,
     connect,
+    run_insert_kept,
     run_model,
     run_query_into,
     run_script,
@@ -301,7 +302,12 @@ def _update(
         run_script(connection, "models/deduplicated")
         parameters = _parameters(settings)
         for model in ROW_MODELS:
-            _run_model(connection, model, parameters.get(model), settings)
+            table = model.removeprefix("models/")
+            if table in UPDATED_BY_DAY:
+                # what is rebuilt, beside what was taken out, tells the days that changed
+                run_insert_kept(connection, model, f"inserted_{table}")
+            else:
+                _run_model(connection, model, parameters.get(model), settings)
         run_script(connection, "increment/rebuilt")
         run_script(connection, "increment/reply_scope")
         run_model(connection, "models/attributed_replies")

@@ -1,5 +1,6 @@
 """Load the SQL models from `sql/` and run them; set up DuckDB connections the same way."""
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -19,29 +20,33 @@ def sql_text(name: str) -> str:
 
 READS = "-- reads:"
 KEYS = "-- keys:"
+# the statement a table's model begins with
+_INSERT = re.compile(r"^insert into (?P<table>\w+) by name$", re.MULTILINE)
 
 
-def _header(name: str, header: str) -> list[str] | None:
-    for line in sql_text(name).splitlines():
-        if line.startswith(header):
-            return [item.strip() for item in line.removeprefix(header).split(",")]
-    return None
+def _headers(name: str, header: str) -> list[list[str]]:
+    return [
+        [item.strip() for item in line.removeprefix(header).split(",")]
+        for line in sql_text(name).splitlines()
+        if line.startswith(header)
+    ]
 
 
 @cache
 def declared_reads(name: str) -> list[str]:
     """The payload paths `sql/<name>.sql` declares it reads (its `-- reads:` header line)."""
-    reads = _header(name, READS)
-    if reads is None:
+    reads = _headers(name, READS)
+    if not reads:
         raise ValueError(f"sql/{name}.sql has no '{READS}' line")
-    return reads
+    return reads[0]
 
 
 @cache
-def declared_keys(name: str) -> tuple[str, ...]:
-    """The JSON keys without which a line yields nothing in `sql/<name>.sql` (its `-- keys:`
-    header line); empty when the pass reads every line."""
-    return tuple(_header(name, KEYS) or ())
+def declared_keys(name: str) -> tuple[tuple[str, ...], ...]:
+    """The JSON keys without which a line yields nothing in `sql/<name>.sql`: its `-- keys:`
+    header lines, each a choice of keys of which a line must hold one (a line yields rows
+    only if it holds a key of every line); empty when the pass reads every line."""
+    return tuple(tuple(keys) for keys in _headers(name, KEYS))
 
 
 # Rows a thread buffers per partition of a partitioned COPY before it writes them out.
@@ -95,6 +100,23 @@ def run_query_into(
     into = f"insert into {table} by name" if append else f"create or replace temp table {table} as"
     with _naming(name):
         connection.execute(f"{into}\n{sql_text(name)}")
+
+
+def run_insert_kept(connection: duckdb.DuckDBPyConnection, name: str, kept: str) -> None:
+    """Run the insert `sql/<name>.sql` (`insert into <table> by name <query>`), keeping a copy
+    of the rows it inserts as the temp table `kept`: what an update rebuilt, to compare with
+    what it took out."""
+    text = sql_text(name)
+    match = _INSERT.search(text)
+    if match is None:
+        raise ValueError(f"sql/{name}.sql is no 'insert into <table> by name' model")
+    table = match["table"]
+    with _naming(name):
+        connection.execute(f"create or replace temp table {kept} as from {table} limit 0")
+        connection.execute(
+            text[: match.start()] + f"insert into {kept} by name" + text[match.end() :]
+        )
+        connection.execute(f"insert into {table} by name from {kept}")
 
 
 @contextmanager

@@ -29,30 +29,44 @@ TRICKY = [
     # an invalid status the statuses pass must see to quarantine its line
     b'{"statuses":[{"id":"wamid.BAD","status":"sent","timestamp":"soon"}],"key":"k-bad"}',
 ]
+# an On-Premise inbound reply: "messages" without "entry", its "from" after blanks
+REPLY = (
+    b'{"contacts":[{"wa_id":"9057"}],"messages":[{"id":"wamid.IN","from" : "9057",'
+    b'"timestamp":"1794800001","type":"text","text":{"body":"hi"}}],"key":"k-reply"}'
+)
 
 
-def _picked(lines: list[bytes], keys: tuple[str, ...], target: Path) -> tuple[list[int], bytes]:
+def _picked(
+    lines: list[bytes], choices: tuple[tuple[str, ...], ...], target: Path
+) -> tuple[list[int], bytes]:
     keyed: list[LineKey] = [(0, number) for number in range(1, len(lines) + 1)]
-    table = _PassLines(joined(lines, keyed)).write(keys, target)
+    table = _PassLines(joined(lines, keyed)).write(choices, target)
     assert table.column("position").to_pylist() == list(range(1, table.num_rows + 1))
     return table.column("ordinal").to_pylist(), target.read_bytes()
 
 
 def test_a_pass_gets_the_lines_that_may_hold_its_keys(tmp_path: Path) -> None:
-    lines = [*TRICKY, b'{"errors":[{"code":131056}]}', b"{}"]
+    lines = [*TRICKY, b'{"errors":[{"code":131056}]}', b"{}", REPLY]
     target = tmp_path / "pass.jsonl"
 
-    assert _picked(lines, ("statuses",), target) == (
+    assert _picked(lines, (("statuses",),), target) == (
         [1, 2, 5],
         TRICKY[0] + b"\n" + TRICKY[1] + b"\n" + TRICKY[4] + b"\n",
     )
     # the escaped line goes to every pass: it may spell any key
-    assert _picked(lines, ("messages",), target)[0] == [1, 4]
-    assert _picked(lines, ("error", "errors"), target)[0] == [1, 6]
-    assert _picked(lines, ("template",), target) == ([1], TRICKY[0] + b"\n")
+    assert _picked(lines, (("messages",),), target)[0] == [1, 4, 8]
+    assert _picked(lines, (("error", "errors"),), target)[0] == [1, 6]
+    assert _picked(lines, (("template",),), target) == ([1], TRICKY[0] + b"\n")
+    # a key of each choice: "messages", then "entry" or "from" (line 3 has no "messages" key,
+    # line 4 neither "entry" nor "from")
+    assert _picked(lines, (("messages",), ("entry", "from")), target) == (
+        [1, 8],
+        TRICKY[0] + b"\n" + REPLY + b"\n",
+    )
+    assert _picked(lines, (("statuses",), ("entry", "from")), target)[0] == [1]
     # a pass without keys reads every line
     assert _picked(lines, (), target) == (
-        list(range(1, 8)),
+        list(range(1, 9)),
         b"".join(f"{line.decode()}\n".encode() for line in lines),
     )
 
@@ -60,11 +74,11 @@ def test_a_pass_gets_the_lines_that_may_hold_its_keys(tmp_path: Path) -> None:
 def test_every_pass_declares_its_keys() -> None:
     """A line that holds none of them is read by no pass (pydantic judges it)."""
     assert {name: declared_keys(name) for name in PASSES} == {
-        "ingest/accepted": ("messages",),
-        "ingest/template_sends": ("template",),
-        "ingest/statuses": ("statuses",),
-        "ingest/replies": ("messages",),
-        "ingest/errors": ("error", "errors"),
+        "ingest/accepted": (("messages",),),
+        "ingest/template_sends": (("template",),),
+        "ingest/statuses": (("statuses",),),
+        "ingest/replies": (("messages",), ("entry", "from")),
+        "ingest/errors": (("error", "errors"),),
     }
 
 
@@ -75,7 +89,7 @@ def test_reading_only_the_chosen_lines_gives_the_rows_of_reading_every_line(
     write_sample(archive / "sample", SampleSpec(messages=200, days=2, seed=5))
     fixtures = sorted(f"{path.parent.name}/{path.stem}" for path in FIXTURES.glob("*/*.json"))
     archive_file(archive, "fixtures/events.jsonl", [fixture_line(name) for name in fixtures])
-    archive_file(archive, "tricky/events.jsonl", list(TRICKY))
+    archive_file(archive, "tricky/events.jsonl", [*TRICKY, REPLY])
 
     chosen: Warehouse = build(archive)
     monkeypatch.setattr(transforms.flatten, "declared_keys", lambda name: ())
@@ -91,5 +105,8 @@ def test_reading_only_the_chosen_lines_gives_the_rows_of_reading_every_line(
         {"key": "k-escaped", "status": "sent"},
     ]
     assert chosen.value("select count(*) from accepted where key = 'k-acc'") == 1
+    assert chosen.rows("select reply_id, customer from replies where key = 'k-reply'", {}) == [
+        {"reply_id": "wamid.IN", "customer": "9057"}
+    ]
     assert chosen.value("select count(*) from quarantine where raw like '%k-bad%'") == 1
     assert chosen.value("select sum(lines) from ingest_files") > len(fixtures) + 1000
