@@ -291,6 +291,7 @@ def _update(
         run_model(connection, "increment/new_files")
         create_new_row_views(connection, state.parent)
         run_script(connection, "increment/seeds")
+        run_script(connection, "increment/found")
         while True:
             before = _affected(connection)
             run_model(connection, "increment/hits")

@@ -120,16 +120,19 @@ def create_row_views(connection: duckdb.DuckDBPyConnection, folder: Path, catalo
 
 def create_new_row_views(connection: duckdb.DuckDBPyConnection, folder: Path) -> None:
     """Temp views `new_rows_<table>` over the parts (of `landing_rows_<table>`) that hold rows
-    of the files in the temp table `new_files`: an update reads its new events' keys from
-    these, not from every part (finding the parts reads only the files' names, which Parquet
-    keeps in a dictionary)."""
+    of the files in the temp table `new_files`, each row with its place as there: an update
+    reads its new events' keys and rows from these, not from every part (finding the parts
+    reads only the files' names, which Parquet keeps in a dictionary)."""
     for table in RAW_TABLES:
         holding = connection.execute(
             f"select distinct part_file from landing_rows_{table}"
             " where source_file in (select source_file from new_files)"
         ).fetchall()
         scan = _scan([Path(path) for (path,) in holding], folder, table)
-        connection.execute(f"create or replace temp view new_rows_{table} as select * from {scan}")
+        connection.execute(
+            f"create or replace temp view new_rows_{table} as "
+            f"select *, filename as part_file, file_row_number as part_row from {scan}"
+        )
 
 
 def move_in(

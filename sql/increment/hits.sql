@@ -1,49 +1,52 @@
--- Where the rows of the affected messages are, found by their keys and wamids alone (a scan
--- of two columns, not of whole rows): every copy of every event whose key or wamid is
--- affected, the template sends without a key and the errors with neither, which belong to no
--- message and are always rebuilt, and every reply read again. `grow` reads the links between
--- keys and wamids off these rows; `landing` then reads whole only the rows found here.
-create or replace temp table landing_hits as
-with accepted as (
-    select 'accepted' as table_name, part_file, part_row, key, message_id
-    from landing_rows_accepted
-    where key in (select key from affected_keys)
-        or message_id in (select message_id from affected_wamids)
-),
+-- Where the landing rows the update rebuilds from are (their part and row number), found by
+-- keys and wamids alone (a scan of one column, not of whole rows): every row of the new files;
+-- every copy of every event whose key or wamid the closure holds (`found`, then `grow`); the
+-- template sends without a key and the errors with neither, which belong to no message and
+-- are always rebuilt; and every reply read again. `grow` reads the links between keys and
+-- wamids off these rows; `landing` then reads whole only the rows found here. The lookups are
+-- semi joins, which DuckDB skips while the closure is empty.
+create or replace temp macro landing_hits_of(rows_view, new_rows_view) as table
+    select part_file, part_row, key, message_id from query_table(new_rows_view)
+    semi join new_files using (source_file)
+    union
+    select part_file, part_row, key, message_id from query_table(rows_view)
+    semi join affected_keys using (key)
+    union
+    select part_file, part_row, key, message_id from query_table(rows_view)
+    semi join affected_wamids using (message_id);
 
-statuses as (
-    select 'statuses' as table_name, part_file, part_row, key, message_id
-    from landing_rows_statuses
-    where key in (select key from affected_keys)
-        or message_id in (select message_id from affected_wamids)
+create or replace temp table landing_hits as
+with template_sends as (
+    select part_file, part_row, key from new_rows_template_sends
+    semi join new_files using (source_file)
+    union
+    select part_file, part_row, key from landing_rows_template_sends
+    semi join affected_keys using (key)
+    union
+    select part_file, part_row, key from landing_rows_template_sends
+    where key is null
 ),
 
 errors as (
-    select 'errors' as table_name, part_file, part_row, key, message_id
-    from landing_rows_errors
-    where key in (select key from affected_keys)
-        or message_id in (select message_id from affected_wamids)
-        or (key is null and message_id is null)
-),
-
-template_sends as (
-    select 'template_sends' as table_name, part_file, part_row, key, null as message_id
-    from landing_rows_template_sends
-    where key in (select key from affected_keys) or key is null
+    from landing_hits_of('landing_rows_errors', 'new_rows_errors')
+    union
+    select part_file, part_row, key, message_id from landing_rows_errors
+    where key is null and message_id is null
 ),
 
 replies as (
-    select 'replies' as table_name, part_file, part_row, null as key, null as message_id
-    from landing_rows_replies
-    where reply_id in (select reply_id from new_replies)
+    select part_file, part_row from landing_rows_replies
+    semi join new_replies using (reply_id)
 )
 
-select * from accepted
+select 'accepted' as table_name, *
+from landing_hits_of('landing_rows_accepted', 'new_rows_accepted')
 union all
-select * from statuses
+select 'template_sends' as table_name, *, null as message_id from template_sends
 union all
-select * from errors
+select 'statuses' as table_name, *
+from landing_hits_of('landing_rows_statuses', 'new_rows_statuses')
 union all
-select * from template_sends
+select 'errors' as table_name, * from errors
 union all
-select * from replies
+select 'replies' as table_name, *, null as key, null as message_id from replies

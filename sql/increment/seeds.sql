@@ -1,7 +1,7 @@
 -- What the files read since the previous build (`new_files`) touch: their replies, and the
 -- tracking keys and wamids of their events, read from the parts that hold their rows
--- (`new_rows_<table>`). `hits` and `grow` widen these to every message whose rows the new
--- events can change.
+-- (`new_rows_<table>`). `found` looks these up among the rows the warehouse already holds;
+-- `hits` and `grow` widen what it finds to every message whose rows the new events can change.
 create or replace temp table new_replies as
 select reply_id, customer, context_id from new_rows_replies
 semi join new_files using (source_file);
@@ -19,8 +19,8 @@ union all
 select key, message_id from new_rows_errors
 semi join new_files using (source_file);
 
-create or replace temp table affected_keys as
+create or replace temp table new_keys as
 select distinct key from new_events where key is not null;
 
-create or replace temp table affected_wamids as
+create or replace temp table new_wamids as
 select distinct message_id from new_events where message_id is not null;

@@ -192,6 +192,53 @@ def test_late_links_replies_copies_and_the_moving_as_of_update_the_right_rows(
     assert built.changed_days["replies"] == [date(2026, 11, 17), date(2026, 11, 18)]
 
 
+def test_a_key_only_a_dropped_copy_holds_brings_the_copy_that_counts(tmp_path: Path) -> None:
+    """Two copies of one status, the one that counts without a key (its file sorts first):
+    the warehouse knows whatsapp-g by its error alone, so a new error of whatsapp-g finds the
+    dropped copy among the landing rows, which must bring the copy that counts with it (or
+    that copy would count twice); a night of a new message alone takes nothing out."""
+    archive = tmp_path / "archive"
+    archive_file(
+        archive,
+        SENDER_FILE.format("2026-11-17", "a-keyless"),
+        [status("wamid.G", "sent", "2026-11-17 09:00")],
+    )
+    archive_file(
+        archive,
+        SENDER_FILE.format("2026-11-17", "b-keyed"),
+        [
+            status("wamid.G", "sent", "2026-11-17 09:00", "whatsapp-g"),
+            envelope(api_error("whatsapp-g", 131056), iso("2026-11-17 09:01")),
+        ],
+    )
+    nights_updated_and_built_anew(tmp_path, archive, 1)
+    archive_file(
+        archive,
+        SENDER_FILE.format("2026-11-18", "c-error"),
+        [envelope(api_error("whatsapp-g", 130429), iso("2026-11-18 09:00"))],
+    )
+    built, rows = nights_updated_and_built_anew(tmp_path, archive, 2)
+    assert built.updated
+    with duckdb.connect(str(tmp_path / "updated-2.duckdb"), read_only=True) as warehouse:
+        counted = warehouse.execute("select key, source_file from statuses").fetchall()
+    assert [(key, Path(str(uri)).name) for key, uri in counted] == [(None, "a-keyless.jsonl")]
+    assert built.changed_days["errors"] == [date(2026, 11, 18)]
+    assert built.changed_days["statuses"] == []
+    archive_file(
+        archive,
+        SENDER_FILE.format("2026-11-19", "d-new"),
+        [
+            envelope(accepted("whatsapp-n", "wamid.N"), iso("2026-11-19 09:00")),
+            status("wamid.N", "sent", "2026-11-19 09:00:05", "whatsapp-n"),
+        ],
+    )
+    built, rows = nights_updated_and_built_anew(tmp_path, archive, 3)
+    assert built.updated
+    assert len(rows["statuses"]) == 2
+    assert built.changed_days["statuses"] == [date(2026, 11, 19)]
+    assert built.changed_days["errors"] == []
+
+
 def test_a_warehouse_built_by_another_version_or_from_files_read_again_is_built_anew(
     tmp_path: Path,
 ) -> None:
