@@ -4,36 +4,19 @@
 -- the new files' own rows are read as they are. A night of new messages finds none, and then
 -- no landing part beyond the new files' is read and no built row is taken out. Each lookup is a
 -- semi join on one column, which DuckDB skips when the other side is empty.
+create or replace temp macro links_of(built_table) as table
+    select key, message_id from query_table(built_table) semi join new_keys using (key)
+    union all
+    select key, message_id from query_table(built_table) semi join new_wamids using (message_id);
+
 create or replace temp table found_links as
-with accepted_links as (
-    select key, message_id from accepted semi join new_keys using (key)
-    union all
-    select key, message_id from accepted semi join new_wamids using (message_id)
-),
-
-template_send_links as (
-    select key, null as message_id from template_sends semi join new_keys using (key)
-),
-
-status_links as (
-    select key, message_id from statuses semi join new_keys using (key)
-    union all
-    select key, message_id from statuses semi join new_wamids using (message_id)
-),
-
-error_links as (
-    select key, message_id from errors semi join new_keys using (key)
-    union all
-    select key, message_id from errors semi join new_wamids using (message_id)
-)
-
-select * from accepted_links
+from links_of('accepted')
 union all
-select * from template_send_links
+select key, null as message_id from template_sends semi join new_keys using (key)
 union all
-select * from status_links
+from links_of('statuses')
 union all
-select * from error_links;
+from links_of('errors');
 
 create or replace temp table affected_keys as
 select distinct key from found_links where key is not null;
