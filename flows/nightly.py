@@ -14,13 +14,14 @@ import uuid
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import duckdb
 from prefect import Flow, State, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 from pydantic import BaseModel
 
 from flows.artifacts import NewestDays, newest_days, publish_artifacts
@@ -60,6 +61,7 @@ from transforms.storage import ArchiveSource, is_s3, s3_client, upload_folder
 from transforms.tables import TABLES
 
 PROGRESS_EVERY_SECONDS = 10.0
+T = TypeVar("T")
 TASKS_PER_WORKER = 4
 MIN_PARTITION_BYTES = 16 << 20
 # a night smaller than this per worker is one task: a task's fixed cost (about 0.4 s) would
@@ -158,6 +160,15 @@ def _is_disk_full(error: BaseException) -> bool:
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
         return True
     return isinstance(error, duckdb.Error) and "No space left on device" in str(error)
+
+
+def unvisited(value: T) -> T:
+    """`value`, passed to a task as it is: Prefect would otherwise visit every item of it
+    (every file of a listing, every field of every file's report) looking for futures and
+    task results, which a night's lists do not hold (0.3 s of the merge of 277 files' reports).
+    The task receives `value` itself (`quote` is removed before the call), when it runs in
+    the flow's process: a task submitted to Dask would receive the quote's tuple."""
+    return cast(T, quote(value))
 
 
 def _may_pass(task: object, task_run: object, state: State[Any]) -> bool:
@@ -393,15 +404,20 @@ def _night(night: Night) -> tuple[Listing, ReadPlan, list[FileReport], Built]:
     try:
         listing = discover(night.source)
         plan = plan_reads(
-            paths.state, listing, night.full_refresh, night.source, night.pii_key_id, tuning
+            paths.state,
+            unvisited(listing),
+            night.full_refresh,
+            night.source,
+            night.pii_key_id,
+            tuning,
         )
         reports = _read_all(plan.read, night)
         merge(
             paths.state,
             night.run_folder / "landing",
-            reports,
-            listing,
-            plan,
+            unvisited(reports),
+            unvisited(listing),
+            unvisited(plan),
             night.run_id,
             night.started_at,
             night.pii_key_id,

@@ -205,6 +205,7 @@ def _build_anew(database: Path, state: Path, settings: BuildSettings, fingerprin
         parameters = _parameters(settings)
         for model in MODELS:
             _run_model(connection, model, parameters.get(model), settings)
+        _add_link_hashes(connection, "")
         _finish(connection, settings, fingerprint, updated=False)
     finally:
         connection.close()
@@ -248,6 +249,13 @@ def _message_lifecycle(
                 connection, "models/message_lifecycle", "message_lifecycle", append=index > 0
             )
         connection.execute("drop view lifecycle_bucket")
+
+
+def _add_link_hashes(connection: duckdb.DuckDBPyConnection, rows_prefix: str) -> None:
+    """Add the hashes of the keys and wamids of the tables named `<rows_prefix><table>` (the
+    warehouse's own, or the rows an update put back) to `wa_etl_build.link_hashes`."""
+    set_variables(connection, {"link_rows_prefix": rows_prefix})
+    run_script(connection, "increment/link_hashes")
 
 
 def _affected(connection: duckdb.DuckDBPyConnection) -> int:
@@ -309,6 +317,7 @@ def _update(
                 run_insert_kept(connection, model, f"inserted_{table}")
             else:
                 _run_model(connection, model, parameters.get(model), settings)
+        _add_link_hashes(connection, "inserted_")
         run_script(connection, "increment/rebuilt")
         run_script(connection, "increment/reply_scope")
         run_model(connection, "models/attributed_replies")

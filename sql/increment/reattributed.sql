@@ -10,17 +10,19 @@ with reply_outcomes as (
 judged as (
     select
         message_lifecycle.message_ref,
+        message_lifecycle.message_day,
+        message_lifecycle.replied as was_replied,
+        message_lifecycle.first_reply_at as was_first_reply_at,
         reply_outcomes.message_ref is not null as replied,
         reply_outcomes.first_reply_at
     from message_lifecycle
     left join reply_outcomes using (message_ref)
 )
 
-select judged.*, messages.message_day
+select message_ref, replied, first_reply_at, message_day
 from judged
-join messages on message_ref(messages.key, messages.message_id) = judged.message_ref
-where messages.replied != judged.replied
-    or messages.first_reply_at is distinct from judged.first_reply_at;
+where was_replied != replied
+    or was_first_reply_at is distinct from first_reply_at;
 
 update messages
 set replied = reattributed.replied, first_reply_at = reattributed.first_reply_at

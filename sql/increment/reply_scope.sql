@@ -1,23 +1,42 @@
 -- The messages whose replies are judged again (SPEC 4 replied), under the name
--- models/attributed_replies reads: the rebuilt messages, the messages new replies name as
--- their context, and every message to their customers and to new replies' customers (a
--- reply without context goes to the customer's latest message in the window, so a new or
--- moved message may take it from another). Every reply is judged against these: the ones
--- to other customers find none of them.
-create or replace temp table rebuilt_messages as
-select message_ref from message_lifecycle;
+-- models/attributed_replies reads: the rebuilt messages (as `models/messages` put them back,
+-- `inserted_messages`), the messages new replies name as their context, and every message to
+-- their customers and to new replies' customers (a reply without context goes to the
+-- customer's latest message in the window, so a new or moved message may take it from
+-- another). Every reply is judged against these: the ones to other customers find none of
+-- them. Each message keeps its day and its present reply outcome, for `reattributed`.
+create or replace temp table context_messages as
+select key, message_id, sender, recipient, first_event_at, message_day, replied, first_reply_at
+from messages
+semi join new_replies on messages.message_id = new_replies.context_id;
 
 insert into scope_customers
-select recipient from message_lifecycle where recipient is not null
+select recipient from inserted_messages where recipient is not null
 union
 select customer from new_replies where customer is not null
 union
-select recipient from messages
-where message_id in (select context_id from new_replies) and recipient is not null;
+select recipient from context_messages where recipient is not null;
 
 create or replace temp table message_lifecycle as
-select message_ref(key, message_id) as message_ref, message_id, sender, recipient, first_event_at
-from messages
-where recipient in (select customer from scope_customers)
-    or message_id in (select context_id from new_replies)
-    or message_ref(key, message_id) in (select message_ref from rebuilt_messages);
+with to_customers as (
+    select key, message_id, sender, recipient, first_event_at, message_day, replied, first_reply_at
+    from messages
+    semi join scope_customers on messages.recipient = scope_customers.customer
+),
+
+-- a message with a recipient is among the customers' already
+without_recipient as (
+    select * from context_messages where recipient is null
+    union
+    select key, message_id, sender, recipient, first_event_at, message_day, replied, first_reply_at
+    from inserted_messages where recipient is null
+),
+
+scoped as (
+    select * from to_customers
+    union all
+    select * from without_recipient
+)
+
+select message_ref(key, message_id) as message_ref, *
+from scoped

@@ -59,9 +59,15 @@ def tables(database: Path) -> Rows:
         }
 
 
+def link_hashes(database: Path) -> set[int]:
+    with duckdb.connect(str(database), read_only=True) as connection:
+        return {link for (link,) in connection.execute("from wa_etl_build.link_hashes").fetchall()}
+
+
 def nights_updated_and_built_anew(work: Path, archive: Path, night: int) -> tuple[Built, Rows]:
     """Read the night's new files, update the previous warehouse and build one anew; assert
-    both hold the same rows; what the update did, and the rows."""
+    both hold the same rows, and that the updated warehouse's link hashes hold every hash of
+    the full build's; what the update did, and the rows."""
     started = read_night(work, archive, night)
     settings = BuildSettings(run_started=started)
     updated, anew = work / f"updated-{night}.duckdb", work / f"anew-{night}.duckdb"
@@ -70,6 +76,7 @@ def nights_updated_and_built_anew(work: Path, archive: Path, night: int) -> tupl
     build_warehouse(anew, work / "state.duckdb", settings)
     rows = tables(updated)
     assert rows == tables(anew)
+    assert link_hashes(anew) <= link_hashes(updated)
     return built, rows
 
 
@@ -237,6 +244,49 @@ def test_a_key_only_a_dropped_copy_holds_brings_the_copy_that_counts(tmp_path: P
     assert len(rows["statuses"]) == 2
     assert built.changed_days["statuses"] == [date(2026, 11, 19)]
     assert built.changed_days["errors"] == []
+
+
+def test_a_message_an_update_built_is_found_by_the_next_update(tmp_path: Path) -> None:
+    """The update adds the keys and wamids of the rows it puts back to the warehouse's link
+    hashes: a message first built by an update (b, night 2) is found by the next one, whose
+    status names it by its wamid alone, and its row is taken out and rebuilt."""
+    archive = tmp_path / "archive"
+    archive_file(
+        archive,
+        SENDER_FILE.format("2026-11-17", "a"),
+        [
+            envelope(accepted("whatsapp-a", "wamid.A"), iso("2026-11-17 09:00")),
+            status("wamid.A", "sent", "2026-11-17 09:00:05", "whatsapp-a"),
+        ],
+    )
+    nights_updated_and_built_anew(tmp_path, archive, 1)
+    archive_file(
+        archive,
+        SENDER_FILE.format("2026-11-18", "b"),
+        [envelope(accepted("whatsapp-b", "wamid.B"), iso("2026-11-18 09:00"))],
+    )
+    built, _ = nights_updated_and_built_anew(tmp_path, archive, 2)
+    assert built.updated
+    assert built.changed_days["messages"] == [date(2026, 11, 18)]
+    archive_file(
+        archive,
+        SENDER_FILE.format("2026-11-19", "b-delivered"),
+        [status("wamid.B", "delivered", "2026-11-18 09:00:09")],
+    )
+    built, rows = nights_updated_and_built_anew(tmp_path, archive, 3)
+    assert built.updated
+    with duckdb.connect(str(tmp_path / "updated-3.duckdb"), read_only=True) as warehouse:
+        outcomes = warehouse.execute(
+            "select key, final_status from messages order by key"
+        ).fetchall()
+        keyed = warehouse.execute(
+            "select key from statuses where message_id = 'wamid.B'"
+        ).fetchall()
+    assert outcomes == [("whatsapp-a", "sent"), ("whatsapp-b", "delivered")]
+    assert keyed == [("whatsapp-b",)]
+    # b's day; a's turns report_missing as the as_of moves past its window
+    assert built.changed_days["messages"] == [date(2026, 11, 17), date(2026, 11, 18)]
+    assert len(rows["statuses"]) == 2
 
 
 def test_a_warehouse_built_by_another_version_or_from_files_read_again_is_built_anew(
