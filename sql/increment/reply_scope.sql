@@ -5,10 +5,13 @@
 -- customer's latest message in the window, so a new or moved message may take it from
 -- another). Every reply is judged against these: the ones to other customers find none of
 -- them. Each message keeps its day and its present reply outcome, for `reattributed`.
+create or replace temp macro judged_columns(message_table) as table
+    select key, message_id, sender, recipient, first_event_at, message_day, replied, first_reply_at
+    from query_table(message_table);
+
 create or replace temp table context_messages as
-select key, message_id, sender, recipient, first_event_at, message_day, replied, first_reply_at
-from messages
-semi join new_replies on messages.message_id = new_replies.context_id;
+from judged_columns('messages') as judged
+semi join new_replies on judged.message_id = new_replies.context_id;
 
 insert into scope_customers
 select recipient from inserted_messages where recipient is not null
@@ -19,17 +22,15 @@ select recipient from context_messages where recipient is not null;
 
 create or replace temp table message_lifecycle as
 with to_customers as (
-    select key, message_id, sender, recipient, first_event_at, message_day, replied, first_reply_at
-    from messages
-    semi join scope_customers on messages.recipient = scope_customers.customer
+    from judged_columns('messages') as judged
+    semi join scope_customers on judged.recipient = scope_customers.customer
 ),
 
 -- a message with a recipient is among the customers' already
 without_recipient as (
-    select * from context_messages where recipient is null
+    from context_messages where recipient is null
     union
-    select key, message_id, sender, recipient, first_event_at, message_day, replied, first_reply_at
-    from inserted_messages where recipient is null
+    from judged_columns('inserted_messages') where recipient is null
 ),
 
 scoped as (
