@@ -1,0 +1,103 @@
+"""transforms/sql.py: running the models of `sql/` on a real DuckDB connection. The models
+here are small ones written to a temporary `sql/` folder, so that each test knows every row."""
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import transforms.sql as sql
+from transforms.sql import connect, declared_keys, declared_reads, run_insert_kept, run_model
+
+
+@pytest.fixture
+def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A `sql/` folder of the test's own; the cached texts of the real one are set aside."""
+    monkeypatch.setattr(sql, "SQL_DIR", tmp_path)
+    for cached in (sql.sql_text, declared_reads, declared_keys):
+        cached.cache_clear()
+    yield tmp_path
+    for cached in (sql.sql_text, declared_reads, declared_keys):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def connection() -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = connect(threads=1, memory_limit="200MB", ordered=True)
+    connection.execute("create table numbers (n integer)")
+    connection.execute("insert into numbers values (1), (2)")
+    connection.execute("create table source as select unnest([10, 20, 30]) as n")
+    yield connection
+    connection.close()
+
+
+def _write(models: Path, name: str, text: str) -> None:
+    (models / f"{name}.sql").write_text(text, encoding="utf-8")
+
+
+def test_an_insert_kept_adds_its_rows_and_keeps_exactly_them(
+    models: Path, connection: duckdb.DuckDBPyConnection
+) -> None:
+    _write(
+        models,
+        "doubled",
+        "-- the source's numbers, doubled\ninsert into numbers by name\n"
+        "select n * 2 as n from source where n > 10\n",
+    )
+    run_insert_kept(connection, "doubled", "kept_numbers")
+    rows = connection.execute("select n from numbers order by n").fetchall()
+    kept = connection.execute("select n from kept_numbers order by n").fetchall()
+    assert rows == [(1,), (2,), (40,), (60,)]
+    assert kept == [(40,), (60,)]
+
+
+def test_an_insert_kept_refuses_a_model_that_is_no_insert_before_running_anything(
+    models: Path, connection: duckdb.DuckDBPyConnection
+) -> None:
+    _write(models, "table_of_numbers", "create temp table kept_numbers as select 1 as n\n")
+    with pytest.raises(ValueError, match=r"sql/table_of_numbers\.sql is no 'insert into"):
+        run_insert_kept(connection, "table_of_numbers", "kept_numbers")
+    tables = connection.execute("select table_name from duckdb_tables() order by 1").fetchall()
+    assert tables == [("numbers",), ("source",)]
+
+
+def test_a_failing_model_names_its_file_and_keeps_duckdbs_message(
+    models: Path, connection: duckdb.DuckDBPyConnection
+) -> None:
+    _write(models, "broken", "insert into numbers by name select n from no_such_table\n")
+    with pytest.raises(duckdb.CatalogException, match="no_such_table") as failure:
+        run_model(connection, "broken")
+    assert failure.value.__notes__ == ["in sql/broken.sql"]
+    assert connection.execute("select count(*) from numbers").fetchall() == [(2,)]
+
+
+def test_a_pass_declares_its_reads_and_its_choices_of_keys(models: Path) -> None:
+    _write(
+        models,
+        "a_pass",
+        "-- reads: entry.changes, statuses, key\n-- keys: statuses\n-- keys: entry, from\n"
+        "select 1\n",
+    )
+    _write(models, "no_header", "select 1\n")
+    assert declared_reads("a_pass") == ["entry.changes", "statuses", "key"]
+    assert declared_keys("a_pass") == (("statuses",), ("entry", "from"))
+    assert declared_keys("no_header") == ()
+    with pytest.raises(ValueError, match=r"sql/no_header\.sql has no '-- reads:' line"):
+        declared_reads("no_header")
+
+
+def test_a_connection_is_in_utc_with_the_threads_and_memory_it_was_given() -> None:
+    connection = connect(threads=1, memory_limit="200MB")
+    try:
+        settings = connection.execute(
+            "select current_setting('TimeZone'), current_setting('threads'), "
+            "current_setting('preserve_insertion_order'), "
+            "current_setting('partitioned_write_flush_threshold'), current_setting('memory_limit'), "
+            "timestamptz '2026-12-01 23:30:00-02'::date"
+        ).fetchall()
+    finally:
+        connection.close()
+    # 23:30 at UTC-2 is 01:30 UTC the next day: a timestamp's date is its UTC date
+    assert settings == [("UTC", 1, False, sql.PARTITION_FLUSH_ROWS, "190.7 MiB", date(2026, 12, 2))]
