@@ -16,11 +16,12 @@ from transforms.sql import connect, declared_keys, declared_reads, run_insert_ke
 def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A `sql/` folder of the test's own; the cached texts of the real one are set aside."""
     monkeypatch.setattr(sql, "SQL_DIR", tmp_path)
-    for cached in (sql.sql_text, declared_reads, declared_keys):
-        cached.cache_clear()
+    cached = (sql.sql_text, declared_reads, declared_keys)
+    for texts in cached:
+        texts.cache_clear()
     yield tmp_path
-    for cached in (sql.sql_text, declared_reads, declared_keys):
-        cached.cache_clear()
+    for texts in cached:
+        texts.cache_clear()
 
 
 @pytest.fixture
