@@ -131,19 +131,28 @@ def build_fingerprint(settings: BuildSettings) -> str:
 
 
 def build_warehouse(
-    database: Path, state: Path, settings: BuildSettings, previous: Path | None = None
+    database: Path,
+    state: Path,
+    settings: BuildSettings,
+    previous: Path | None = None,
+    *,
+    copied: bool = False,
 ) -> Built:
     """Write every table of the warehouse into a new DuckDB file at `database`, from the
     state the runs have read into: by updating a copy of the `previous` warehouse when it
-    can be, else anew."""
+    can be, else anew. With `copied`, `database` already holds that copy (the flow makes it
+    while the night reads its files); it is replaced when the warehouse is built anew."""
     fingerprint = build_fingerprint(settings)
     if previous is not None and previous.exists():
-        shutil.copyfile(previous, database)
+        if not copied:
+            shutil.copyfile(previous, database)
+            copied = True
         update = _update(database, state, settings, fingerprint)
         if update is not None:
             changed_days, previous_run_id = update
             return Built(updated=True, changed_days=changed_days, previous_run_id=previous_run_id)
-        database.unlink()
+    if copied:
+        database.unlink()  # a copy that cannot be updated
     _build_anew(database, state, settings, fingerprint)
     return Built(updated=False)
 

@@ -127,7 +127,8 @@ def marker(out: Path, step: str) -> Callable[[], bool]:
     return {
         "reading": lambda: any((state / "runs").glob("*/landing/*/*.parquet")),
         "merging": lambda: (state / "state.duckdb.wal").exists(),
-        "building": lambda: any(out.glob(".warehouse.duckdb.*.building")),
+        # the previous warehouse is copied while the files are read: the build writes its log
+        "building": lambda: any(out.glob(".warehouse.duckdb.*.building.wal")),
         "exporting": lambda: (
             versions.is_dir()
             and any(
@@ -281,6 +282,7 @@ def test_a_full_disk_is_a_clear_error_and_publishes_nothing(
         assert "the disk filled up during the run" in stderr
         assert "Nothing was published: the warehouse and the export are as they were" in stderr
         assert contents(disk) == night_one
+        assert not list(disk.glob(".warehouse.duckdb.*.building*"))  # its copy is gone too
         filler.unlink()
         finish(start(archive, disk, api_url))
         assert contents(disk) != night_one

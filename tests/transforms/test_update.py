@@ -289,23 +289,29 @@ def test_a_message_an_update_built_is_found_by_the_next_update(tmp_path: Path) -
     assert len(rows["statuses"]) == 2
 
 
-def test_a_warehouse_built_by_another_version_or_from_files_read_again_is_built_anew(
-    tmp_path: Path,
-) -> None:
-    archive = tmp_path / "archive"
+def a_second_night_of_one_message(work: Path) -> tuple[Path, Path, datetime]:
+    """A message sent on the first night and read on the second, whose file the state holds:
+    the state, the first night's warehouse and when the second night started."""
+    archive = work / "archive"
     archive_file(
         archive,
         SENDER_FILE.format("2026-11-17", "one"),
         [status("wamid.A", "sent", "2026-11-17 09:00:05", "whatsapp-a")],
     )
-    nights_updated_and_built_anew(tmp_path, archive, 1)
+    nights_updated_and_built_anew(work, archive, 1)
     archive_file(
         archive,
         SENDER_FILE.format("2026-11-17", "two"),
         [status("wamid.A", "read", "2026-11-17 09:10", "whatsapp-a")],
     )
-    started = read_night(tmp_path, archive, 2)
-    state, previous = tmp_path / "state.duckdb", tmp_path / "updated-1.duckdb"
+    started = read_night(work, archive, 2)
+    return work / "state.duckdb", work / "updated-1.duckdb", started
+
+
+def test_a_warehouse_built_by_another_version_or_from_files_read_again_is_built_anew(
+    tmp_path: Path,
+) -> None:
+    state, previous, started = a_second_night_of_one_message(tmp_path)
     # other windows: another fingerprint
     other = BuildSettings(run_started=started, report_missing_hours=48)
     assert not build_warehouse(tmp_path / "other.duckdb", state, other, previous).updated
@@ -318,6 +324,33 @@ def test_a_warehouse_built_by_another_version_or_from_files_read_again_is_built_
     again, updated = tables(tmp_path / "again.duckdb"), tables(tmp_path / "same.duckdb")
     assert again.pop("ingest_files") != updated.pop("ingest_files")  # the run id we changed
     assert again == updated
+
+
+def test_a_copy_made_beforehand_is_updated_or_else_replaced_by_a_build_anew(
+    tmp_path: Path,
+) -> None:
+    state, previous, started = a_second_night_of_one_message(tmp_path)
+    same, other = (
+        BuildSettings(run_started=started),
+        BuildSettings(run_started=started, report_missing_hours=48),
+    )
+
+    def copy(name: str) -> Path:
+        return Path(shutil.copyfile(previous, tmp_path / name))
+
+    updated = build_warehouse(copy("copied.duckdb"), state, same, previous, copied=True)
+    assert updated.updated and updated.changed_days["statuses"] == [date(2026, 11, 17)]
+    build_warehouse(tmp_path / "anew.duckdb", state, same)
+    assert tables(tmp_path / "copied.duckdb") == tables(tmp_path / "anew.duckdb")
+    # a full refresh, and a copy another fingerprint built: the copy gives way to a build anew
+    assert not build_warehouse(copy("refresh.duckdb"), state, same, None, copied=True).updated
+    assert tables(tmp_path / "refresh.duckdb") == tables(tmp_path / "anew.duckdb")
+    assert not build_warehouse(copy("other.duckdb"), state, other, previous, copied=True).updated
+    build_warehouse(tmp_path / "other-anew.duckdb", state, other)
+    assert tables(tmp_path / "other.duckdb") == tables(tmp_path / "other-anew.duckdb")
+    with duckdb.connect(str(tmp_path / "refresh.duckdb"), read_only=True) as warehouse:
+        ((statuses,),) = warehouse.execute("select count(*) from statuses").fetchall()
+    assert statuses == 2
 
 
 @pytest.mark.parametrize("missing", ["schema", "nothing"])
