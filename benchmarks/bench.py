@@ -91,14 +91,21 @@ def uncompressed_bytes(archive: Path) -> int:
 
 def raw_scan(files: list[str]) -> float:
     """DuckDB's own scan of the files' JSON lines: the baseline. It only counts lines, and
-    skips the sample's few unparseable ones so that it can finish (the job never skips)."""
+    skips the sample's few unparseable ones so that it can finish (the job never skips).
+    The faster of two scans: the first may read the files from disk (27.3 s for the 4 GB
+    archive once, against 5.0 s from the page cache), while the job, run next, finds them
+    in the page cache."""
     connection = duckdb.connect()
     connection.execute("set threads = 2")
-    started = time.perf_counter()
-    connection.execute(
-        "select count(*) from read_ndjson_objects($files, ignore_errors = true)", {"files": files}
-    ).fetchall()
-    return time.perf_counter() - started
+    times = []
+    for _ in range(2):
+        started = time.perf_counter()
+        connection.execute(
+            "select count(*) from read_ndjson_objects($files, ignore_errors = true)",
+            {"files": files},
+        ).fetchall()
+        times.append(time.perf_counter() - started)
+    return min(times)
 
 
 def sample(
