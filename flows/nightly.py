@@ -262,10 +262,12 @@ def merge(
 
 class Update(BaseModel):
     """An update of the previous warehouse: the run that built that one (its export version
-    bears the run's id) and the days each table changed on since."""
+    bears the run's id), the days each table changed on since, and of those the days it
+    only gained rows on."""
 
     previous_run_id: str
     changed_days: dict[str, list[date]]
+    appended_days: dict[str, list[date]] = {}
 
 
 class Built(BaseModel):
@@ -290,7 +292,11 @@ def build(
     be (`copied`: `database` already holds its copy); what it holds."""
     how = build_warehouse(database, state, settings, previous, copied=copied)
     update = (
-        Update(previous_run_id=how.previous_run_id, changed_days=how.changed_days)
+        Update(
+            previous_run_id=how.previous_run_id,
+            changed_days=how.changed_days,
+            appended_days=how.appended_days,
+        )
         if how.updated and how.previous_run_id is not None
         else None
     )
@@ -322,8 +328,9 @@ def publish(
 ) -> None:
     """Export every table to Parquet, then swap in the new warehouse and export. An export to
     S3 is written in the run's folder and uploaded before the warehouse is swapped in. After
-    an update, a local export keeps the previous export's unchanged days (hard links), if
-    that export is the one published with the previous warehouse."""
+    an update, a local export keeps the previous export's unchanged days (hard links), and
+    of the days that only gained rows their previous files beside a file of the rows added,
+    if that export is the one published with the previous warehouse."""
     export_to = partial(
         export_tables, database, threads=tuning.threads, memory_limit=tuning.memory_limit
     )
@@ -336,7 +343,11 @@ def publish(
     version = new_export_dir(export, run_id)
     published = export.resolve() if export.is_symlink() else None
     reuse = (
-        Reuse(previous=published, changed_days=update.changed_days)
+        Reuse(
+            previous=published,
+            changed_days=update.changed_days,
+            appended_days=update.appended_days,
+        )
         if update is not None and published is not None and published.name == update.previous_run_id
         else None
     )

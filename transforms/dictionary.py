@@ -11,13 +11,15 @@ Every table of the warehouse (`data/warehouse.duckdb`) and of the Parquet export
 (`<export>/<table>/`), with every column. The same descriptions are stored in the warehouse:
 `select table_name, comment from duckdb_tables() where schema_name = 'main'` and `select
 table_name, column_name, comment from duckdb_columns()`. (The schema `wa_etl_build` holds
-the tool's own record of what built the file, and the hashes of the tracking keys and wamids
-its rows hold, which the next night's update probes first.) Generated from
+the tool's own record of what built the file, the hashes of the tracking keys and wamids
+its rows hold, which the next night's update probes first, and the rows the last update
+added on the days it only added to.) Generated from
 `transforms/tables.py` by `wa-etl dictionary --out docs/data-dictionary.md`; do not edit by
 hand.
 
 All times are UTC (`TIMESTAMP WITH TIME ZONE`). In the export, a table with a day is
-partitioned `day=YYYY-MM-DD` (read it with `hive_partitioning`).
+partitioned `day=YYYY-MM-DD` (read it with `hive_partitioning`); a day's partition may hold
+several files (a night that only adds rows to a day adds a file), read them together.
 """
 
 

@@ -85,6 +85,9 @@ UPDATED_BY_DAY = (
     "delivery_daily",
     "error_breakdown",
 )
+# of those, the tables whose rows an update may only add to a day: their added rows are kept
+# (`wa_etl_build.added_<table>`) for the export to append to the day's partition
+APPENDABLE = ("accepted", "template_sends", "statuses", "replies", "errors", "messages")
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +110,12 @@ class BuildSettings(BaseModel):
 
 class Built(BaseModel):
     """How the warehouse was built: anew, or by updating the previous one; and, on an update,
-    the days each day-partitioned table changed on (a table not named changed whole)."""
+    the days each day-partitioned table changed on (a table not named changed whole), and of
+    those the days it only gained rows on, which `wa_etl_build.added_<table>` holds."""
 
     updated: bool
     changed_days: dict[str, list[date]] = {}
+    appended_days: dict[str, list[date]] = {}
     previous_run_id: str | None = None
 
 
@@ -149,8 +154,7 @@ def build_warehouse(
             copied = True
         update = _update(database, state, settings, fingerprint)
         if update is not None:
-            changed_days, previous_run_id = update
-            return Built(updated=True, changed_days=changed_days, previous_run_id=previous_run_id)
+            return update
     if copied:
         database.unlink()  # a copy that cannot be updated
     _build_anew(database, state, settings, fingerprint)
@@ -267,6 +271,27 @@ def _add_link_hashes(connection: duckdb.DuckDBPyConnection, rows_prefix: str) ->
     run_script(connection, "increment/link_hashes")
 
 
+def _keep_added_rows(connection: duckdb.DuckDBPyConnection) -> dict[str, list[date]]:
+    """Keep, per appendable table, the rows the update added on the days it only added to
+    (`increment/added`) as `wa_etl_build.added_<table>`, replacing the previous update's;
+    those days, by table."""
+    appended = {}
+    for name in APPENDABLE:
+        kept = f"wa_etl_build.added_{name}"
+        connection.execute(f"create or replace table {kept} as from {name} limit 0")
+        set_variables(connection, {"added_table": name, "day_column": TABLES[name].day_column})
+        run_query_into(connection, "increment/added", kept, append=True)
+        appended[name] = [
+            day
+            for (day,) in connection.execute(
+                "select day from changed_days where table_name = $table and day is not null"
+                " group by day having not bool_or(rewrite) order by day",
+                {"table": name},
+            ).fetchall()
+        ]
+    return appended
+
+
 def _affected(connection: duckdb.DuckDBPyConnection) -> int:
     return int(
         scalar(
@@ -276,9 +301,7 @@ def _affected(connection: duckdb.DuckDBPyConnection) -> int:
     )
 
 
-def _update(
-    database: Path, state: Path, settings: BuildSettings, fingerprint: str
-) -> tuple[dict[str, list[date]], str] | None:
+def _update(database: Path, state: Path, settings: BuildSettings, fingerprint: str) -> Built | None:
     """Update the copy of the previous warehouse at `database` to the state; the days each
     table changed on, and the run that built the previous one. None, untouched, when the
     copy cannot be updated."""
@@ -339,12 +362,18 @@ def _update(
                     {"table": DAY_METRICS[model]},
                 )
             run_model(connection, model, parameters.get(model))
+        appended = _keep_added_rows(connection)
         changed = connection.execute(
             "select table_name, list(distinct day order by day) from changed_days"
             " where day is not null group by table_name"
         ).fetchall()
         _finish(connection, settings, fingerprint, updated=True)
         days = dict(changed)
-        return {name: list(days.get(name, [])) for name in UPDATED_BY_DAY}, previous_run_id
+        return Built(
+            updated=True,
+            changed_days={name: list(days.get(name, [])) for name in UPDATED_BY_DAY},
+            appended_days=appended,
+            previous_run_id=previous_run_id,
+        )
     finally:
         connection.close()

@@ -13,16 +13,23 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from transforms.schema import table_columns
-from transforms.sql import connect, run_model, set_variables
+from transforms.sql import connect, run_model, run_script, set_variables
 from transforms.tables import TABLES, Table
+
+# A day's partition that would hold more files than this is written again whole, in one file
+# (each night that only adds rows to a day adds a file to it).
+MAX_FILES_PER_DAY = 8
 
 
 class Reuse(BaseModel):
-    """What an export may keep from the previous one: the previous export's folder, and per
-    table the days that changed since (a table not named is written whole)."""
+    """What an export may keep from the previous one: the previous export's folder, per table
+    the days that changed since (a table not named is written whole), and of those the days
+    that only gained rows, whose previous files are kept beside a file of the rows added
+    (`wa_etl_build.added_<table>`)."""
 
     previous: Path
     changed_days: dict[str, list[date]]
+    appended_days: dict[str, list[date]] = {}
 
 
 def export_tables(
@@ -30,12 +37,17 @@ def export_tables(
 ) -> None:
     """Every table of the warehouse to Parquet under `target/<table>/`; tables with a day
     are partitioned `day=YYYY-MM-DD`. With `reuse`, a table's unchanged days are linked from
-    the previous export instead of written again."""
+    the previous export instead of written again, and a day that only gained rows keeps its
+    previous files beside one of the rows added (unless it would hold too many)."""
     target.mkdir(parents=True, exist_ok=True)
     connection = connect(str(database), threads=threads, memory_limit=memory_limit, read_only=True)
     try:
+        run_script(connection, "publish/macros")
         for name, table in TABLES.items():
-            days = None if reuse is None else reuse.changed_days.get(name)
+            days, appended = None, []
+            if reuse is not None and name in reuse.changed_days:
+                appended = appendable_days(reuse, name)
+                days = sorted(set(reuse.changed_days[name]) - set(appended))
             set_variables(
                 connection,
                 {
@@ -57,8 +69,30 @@ def export_tables(
                 run_model(connection, "publish/export_table_by_day", {"target": str(folder)})
             if reuse is not None and days is not None:
                 link_unchanged_days(reuse.previous / name, folder, set(days))
+            if appended:
+                set_variables(
+                    connection,
+                    {
+                        "export_table": f"wa_etl_build.added_{name}",
+                        "export_days": appended,
+                        **day_range(table, appended),
+                    },
+                )
+                run_model(connection, "publish/append_table_by_day", {"target": str(folder)})
     finally:
         connection.close()
+
+
+def appendable_days(reuse: Reuse, table: str) -> list[date]:
+    """The days of `table` that only gained rows and whose previous partition has room for one
+    more file (a day new to the export has none, and is written from the added rows alone)."""
+    appendable = []
+    for day in reuse.appended_days.get(table, []):
+        partition = reuse.previous / table / f"day={day.isoformat()}"
+        files = len(list(partition.glob("*.parquet"))) if partition.is_dir() else 0
+        if files < MAX_FILES_PER_DAY:
+            appendable.append(day)
+    return appendable
 
 
 def day_range(table: type[Table], days: list[date] | None) -> dict[str, date | datetime | None]:

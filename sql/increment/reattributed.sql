@@ -30,12 +30,12 @@ from reattributed
 where message_ref(messages.key, messages.message_id) = reattributed.message_ref;
 
 insert into changed_days
-select distinct 'messages', message_day from reattributed;
+select distinct 'messages', message_day, true from reattributed;
 
 insert into changed_days
-select distinct 'delivery_daily', day from changed_days where table_name = 'messages';
+select distinct 'delivery_daily', day, true from changed_days where table_name = 'messages';
 insert into changed_days
-select distinct 'error_breakdown', day from changed_days where table_name = 'errors';
+select distinct 'error_breakdown', day, true from changed_days where table_name = 'errors';
 
 delete from delivery_daily
 where day in (select day from changed_days where table_name = 'delivery_daily');

@@ -5,7 +5,9 @@
 -- The rows are found by their keys first and then read whole by their row ids: reading every
 -- column of the table to find them took twice as long. Each lookup is a semi join on one
 -- column, which DuckDB skips when the other side is empty (a night of new messages only).
-create or replace temp table changed_days (table_name varchar, day date);
+-- A changed day is rewritten in the export (`rewrite`) unless the update only added rows to
+-- it (`increment/added`).
+create or replace temp table changed_days (table_name varchar, day date, rewrite boolean);
 
 create or replace temp table removed_accepted as
 with found as (

@@ -102,8 +102,11 @@ def test_nights_over_a_growing_archive_equal_one_full_run(
     night(archive, full)
     assert tables(growing) == tables(full)
     assert tables(growing)["messages"], "the nights built messages"
-    # the nights' export, whose unchanged days came from the nights before, too
+    # the nights' export, whose unchanged days came from the nights before and whose days
+    # that only gained rows kept their files beside files of the rows added, too
     assert exported(growing) == exported(full)
+    partitions = (growing / "export").glob("*/day=*")
+    assert any(len(list(folder.iterdir())) > 1 for folder in partitions)
 
 
 def exported(out: Path) -> dict[str, list[tuple[object, ...]]]:

@@ -1,6 +1,7 @@
 """Publishing: every table exported to Parquet as it is in the warehouse, and the new
 warehouse and export swapped in atomically."""
 
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from flows.sample import SampleSpec, write_sample
 from tests.conftest import warehouse_of
 from transforms.publish import (
+    MAX_FILES_PER_DAY,
     Reuse,
     export_tables,
     new_export_dir,
@@ -90,6 +92,81 @@ def test_an_update_s_export_writes_the_changed_days_and_links_the_others(
                 for root in (previous, target)
             ]
             assert rows[0] == rows[1]
+
+
+def test_a_day_that_only_gained_rows_keeps_its_files_beside_one_of_the_rows_added(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    database, published = exported
+    status_days = sorted(path.name for path in (published / "statuses").iterdir())
+    gained, crowded, new = (
+        date.fromisoformat(name.removeprefix("day=")) for name in status_days[:3]
+    )
+    # the previous export: the crowded day already holds as many files as a day may, the new
+    # day was not in it
+    previous = tmp_path / "previous"
+    shutil.copytree(published, previous)
+    crowded_folder = previous / "statuses" / f"day={crowded}"
+    (only,) = crowded_folder.iterdir()
+    for copy in range(1, MAX_FILES_PER_DAY):
+        shutil.copy(only, crowded_folder / f"copy_{copy}.parquet")
+    shutil.rmtree(previous / "statuses" / f"day={new}")
+    # the rows the update added: two of the gained day's, every row of the new day's
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(database, warehouse)
+    added = "select * from statuses where event_time::date = $day order by key, line_no"
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("set TimeZone = 'UTC'")
+        connection.execute("create schema if not exists wa_etl_build")
+        connection.execute(
+            f"create table wa_etl_build.added_statuses as {added} limit 2", {"day": gained}
+        )
+        connection.execute(f"insert into wa_etl_build.added_statuses {added}", {"day": new})
+        connection.execute(f"insert into wa_etl_build.added_statuses {added}", {"day": crowded})
+        added_rows = {
+            day: connection.execute(f"{added} limit 2", {"day": day}).fetchall()
+            if day == gained
+            else connection.execute(added, {"day": day}).fetchall()
+            for day in (gained, new)
+        }
+    target = tmp_path / "export"
+    days = [gained, crowded, new]
+    reuse = Reuse(
+        previous=previous, changed_days={"statuses": days}, appended_days={"statuses": days}
+    )
+    export_tables(warehouse, target, threads=2, memory_limit="1GB", reuse=reuse)
+
+    def files(root: Path, day: date) -> dict[str, int]:
+        folder = root / "statuses" / f"day={day}"
+        return {file.name: file.stat().st_ino for file in folder.iterdir()}
+
+    def rows(*paths: Path) -> list[tuple[object, ...]]:
+        with duckdb.connect() as connection:
+            connection.execute("set TimeZone = 'UTC'")
+            return connection.execute(
+                "select * exclude (day) from read_parquet($files, hive_partitioning = true)"
+                " order by key, line_no",
+                {"files": [str(path) for path in paths]},
+            ).fetchall()
+
+    # the gained day: its previous file, linked, and one file of just the rows added
+    before, after = files(previous, gained), files(target, gained)
+    assert len(after) == 2 and set(before.items()) < set(after.items())
+    (added_file,) = set(after) - set(before)
+    assert rows(target / "statuses" / f"day={gained}" / added_file) == added_rows[gained]
+    # the crowded day: written again in one file, from the warehouse
+    (rewritten,) = files(target, crowded).values()
+    assert rewritten not in files(previous, crowded).values()
+    with duckdb.connect(str(database), read_only=True) as connection:
+        connection.execute("set TimeZone = 'UTC'")
+        warehouse_rows = connection.execute(added, {"day": crowded}).fetchall()
+    assert rows(*(target / "statuses" / f"day={crowded}").iterdir()) == warehouse_rows
+    # the new day: the rows added, alone
+    assert rows(*(target / "statuses" / f"day={new}").iterdir()) == added_rows[new]
+    # the days not named are linked as they were
+    for name in status_days[3:]:
+        day = date.fromisoformat(name.removeprefix("day="))
+        assert files(target, day) == files(previous, day)
 
 
 def test_the_export_reads_with_the_schema_the_models_give(exported: tuple[Path, Path]) -> None:

@@ -77,7 +77,35 @@ def nights_updated_and_built_anew(work: Path, archive: Path, night: int) -> tupl
     rows = tables(updated)
     assert rows == tables(anew)
     assert link_hashes(anew) <= link_hashes(updated)
+    if built.updated:
+        assert_added_rows_complete_their_days(previous, updated, built)
     return built, rows
+
+
+def assert_added_rows_complete_their_days(previous: Path, updated: Path, built: Built) -> None:
+    """On each day an update reports it only added to, the updated table's rows are the
+    previous warehouse's rows of that day and the rows it kept as added, no more, no less
+    (what the export appends to the previous partition); it keeps no added row of another
+    day, and the days it only added to are days it changed."""
+    with duckdb.connect(str(updated), read_only=True) as connection:
+        connection.execute("set TimeZone = 'UTC'")
+        connection.execute(f"attach '{previous}' as previous (read_only)")
+        for table, days in built.appended_days.items():
+            assert set(days) <= set(built.changed_days[table])
+            day = TABLES[table].day_column
+            added_days = connection.execute(
+                f"select distinct {day}::date from wa_etl_build.added_{table} order by 1"
+            ).fetchall()
+            assert [added for (added,) in added_days] == days
+            on_days = f"where {day}::date in (select unnest($days::date[]))"
+            before_and_added = (
+                f"(from previous.{table} {on_days}) union all (from wa_etl_build.added_{table})"
+            )
+            after = f"from {table} {on_days}"
+            for left, right in ((before_and_added, after), (after, before_and_added)):
+                assert connection.execute(
+                    f"select count(*) from (({left}) except all ({right}))", {"days": days}
+                ).fetchall() == [(0,)]
 
 
 def test_nights_of_the_sample_update_to_what_a_full_build_gives(tmp_path: Path) -> None:
