@@ -139,9 +139,18 @@ def marker(out: Path, step: str) -> Callable[[], bool]:
     }[step]
 
 
+def reached_yet(reached: Callable[[], bool]) -> bool:
+    """Whether the run has reached the step; not yet while a folder the marker scans is
+    replaced under it (the run creates and removes its folders as the marker looks)."""
+    try:
+        return reached()
+    except FileNotFoundError:
+        return False
+
+
 def kill_at(process: subprocess.Popen[str], reached: Callable[[], bool]) -> None:
     deadline = time.monotonic() + 300
-    while not reached():
+    while not reached_yet(reached):
         assert process.poll() is None, "the run finished before reaching the step"
         assert time.monotonic() < deadline
         time.sleep(0.002)
