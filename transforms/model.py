@@ -273,23 +273,20 @@ def _add_link_hashes(connection: duckdb.DuckDBPyConnection, rows_prefix: str) ->
 
 def _keep_added_rows(connection: duckdb.DuckDBPyConnection) -> dict[str, list[date]]:
     """Keep, per appendable table, the rows the update added on the days it only added to
-    (`increment/added`) as `wa_etl_build.added_<table>`, replacing the previous update's;
-    those days, by table."""
-    appended = {}
+    (`increment/appended_days`, `increment/added`) as `wa_etl_build.added_<table>`, replacing
+    the previous update's; those days, by table."""
+    run_script(connection, "increment/appended_days")
     for name in APPENDABLE:
         kept = f"wa_etl_build.added_{name}"
         connection.execute(f"create or replace table {kept} as from {name} limit 0")
         set_variables(connection, {"added_table": name, "day_column": TABLES[name].day_column})
         run_query_into(connection, "increment/added", kept, append=True)
-        appended[name] = [
-            day
-            for (day,) in connection.execute(
-                "select day from changed_days where table_name = $table and day is not null"
-                " group by day having not bool_or(rewrite) order by day",
-                {"table": name},
-            ).fetchall()
-        ]
-    return appended
+    days = dict(
+        connection.execute(
+            "select table_name, list(day order by day) from appended_days group by table_name"
+        ).fetchall()
+    )
+    return {name: list(days.get(name, [])) for name in APPENDABLE}
 
 
 def _affected(connection: duckdb.DuckDBPyConnection) -> int:

@@ -12,10 +12,7 @@ with differing as (
 ),
 
 only_added as (
-    select day from changed_days
-    where table_name = getvariable('added_table')
-    group by day
-    having not bool_or(rewrite)
+    select day from appended_days where table_name = getvariable('added_table')
 ),
 
 added as (

@@ -1,4 +1,4 @@
--- The rows an update added to a table (variable export_table names them, by default
+-- The rows an update added to a table (the table variable export_table names:
 -- `wa_etl_build.added_<table>`) on the days in variable export_days (`rows_by_day`), as one
 -- more zstd Parquet file in each of those days' partitions day=YYYY-MM-DD, beside the files
 -- kept from the previous export: a name of its own (a UUID), so nothing there is written over.
