@@ -8,16 +8,25 @@ events spread over the archive's days (a backfill, the update's worst case). Wri
 figures to a JSON file to compare between commits. It is a benchmark: it asserts nothing
 about time.
 
+With `--baseline REF` it also runs every night with the project's code at REF (a commit,
+branch or tag, extracted under the work folder) on the same archives, in turn with this
+code, and prints this code's figures as ratios of the baseline's: this machine's speed
+varies by up to a half within an hour, so that two benches an hour apart compare the hours
+more than the code.
+
     python benchmarks/bench.py [--sizes-mb 250,1000,4000] [--small] [--out FILE]
+        [--work FOLDER] [--baseline REF]
 """
 
 import argparse
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from itertools import pairwise
@@ -56,9 +65,11 @@ class Run(NamedTuple):
     job: float
 
 
-def _child(code: list[str], env: dict[str, str]) -> Run:
+def _child(code: list[str], env: dict[str, str], project: Path = PROJECT) -> Run:
+    """Run `code` from the `project` folder, whose `flows` and `transforms` it imports first."""
     started = time.perf_counter()
-    done = subprocess.run(code, capture_output=True, text=True, env=env, check=False, cwd=PROJECT)
+    env = {**env, "PYTHONPATH": str(project)}
+    done = subprocess.run(code, capture_output=True, text=True, env=env, check=False, cwd=project)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-4000:])
@@ -117,56 +128,72 @@ def sample(
         _child([*WA_ETL, *command, "--seed", str(seed)], env)
 
 
-def measure(size_mb: int, work: Path, env: dict[str, str], startup: float) -> dict[str, float]:
+class Archive(NamedTuple):
+    """A generated archive of one size, the 1% of files each incremental night adds (the next
+    day's, then the same days'), and DuckDB's raw scan of the archive."""
+
+    size_mb: int
+    folder: Path
+    extras: tuple[Path, Path]
+    disk_bytes: int
+    raw_scan_s: float
+
+
+def prepare(size_mb: int, work: Path, env: dict[str, str]) -> Archive:
+    """The archive of `size_mb` MB of JSON under `work` (generated once) and its raw scan."""
     archive = work / f"archive-{size_mb}mb"
-    # 1% more files, put into the archive for the incremental night only
-    # 1% more files: the next day's (a night's usual news), then the same days' (a backfill)
     next_day_files, same_days_files = work / f"next-day-{size_mb}mb", work / f"extra-{size_mb}mb"
-    added = [archive / "zz-next-day", archive / "zz-same-days"]
-    for folder in added:
-        shutil.rmtree(folder, ignore_errors=True)
     messages = size_mb * 1_000_000 // BYTES_PER_MESSAGE
     sample(archive, messages, 7, env)
     sample(next_day_files, max(messages // 100, 1), 9, env, days=1, start=NEXT_DAY)
     sample(same_days_files, max(messages // 100, 1), 8, env)
     files = [file.uri for file in local_listing(archive).files]
     disk = sum(Path(file).stat().st_size for file in files)
-    scan = raw_scan(files)
-    out = work / f"run-{size_mb}mb"
+    return Archive(size_mb, archive, (next_day_files, same_days_files), disk, raw_scan(files))
+
+
+def measure(
+    archive: Archive, out: Path, env: dict[str, str], project: Path = PROJECT
+) -> dict[str, float]:
+    """A full night over the archive into `out` with the code in `project`, then the two
+    incremental nights, each with its 1% of files put into the archive for the night."""
+    added = [archive.folder / "zz-next-day", archive.folder / "zz-same-days"]
+    for folder in added:
+        shutil.rmtree(folder, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)  # a full night, not an incremental one
     out.mkdir()
     warehouse_path, export = out / "warehouse.duckdb", out / "export"
-    command = ["run", "--source", str(archive), "--warehouse", str(warehouse_path)]
+    command = ["run", "--source", str(archive.folder), "--warehouse", str(warehouse_path)]
     command += ["--export", str(export)]
-    full = _child([*WA_ETL, *command], env)
-    nights = []
-    try:
-        for extra, folder in zip((next_day_files, same_days_files), added, strict=True):
-            shutil.copytree(extra, folder)
-            nights.append(_child([*WA_ETL, *command], env))
-    finally:
-        for folder in added:
-            shutil.rmtree(folder, ignore_errors=True)
-    next_day, backfill = nights
+    full = _child([*WA_ETL, *command], env, project)
+    # the full night's own lines and events, before the incremental nights add theirs
     with duckdb.connect(str(warehouse_path), read_only=True) as warehouse:
         lines, events = warehouse.execute(
             f"select sum(lines), sum({EVENTS}) from ingest_files"
         ).fetchall()[0]
-    json_bytes = uncompressed_bytes(archive)
+    nights = []
+    try:
+        for extra, folder in zip(archive.extras, added, strict=True):
+            shutil.copytree(extra, folder)
+            nights.append(_child([*WA_ETL, *command], env, project))
+    finally:
+        for folder in added:
+            shutil.rmtree(folder, ignore_errors=True)
+    next_day, backfill = nights
+    json_bytes = uncompressed_bytes(archive.folder)
     job = max(full.job, 1e-9)
     return {
-        "size_mb": size_mb,
-        "disk_mb": round(disk / 1e6, 1),
+        "size_mb": archive.size_mb,
+        "disk_mb": round(archive.disk_bytes / 1e6, 1),
         "lines": int(lines),
         "events": int(events),
         "wall_s": round(full.wall, 2),
-        "wall_less_startup_s": round(full.wall - startup, 2),
         "job_s": round(job, 2),
         "events_per_s": round(events / job),
         "json_mb_per_s": round(json_bytes / 1e6 / job, 1),
         "peak_rss_mb": round(full.peak_mb),
-        "raw_scan_s": round(scan, 3),
-        "ratio_to_raw_scan": round(job / scan, 1),
+        "raw_scan_s": round(archive.raw_scan_s, 3),
+        "ratio_to_raw_scan": round(job / archive.raw_scan_s, 1),
         "incremental_1pct_s": round(next_day.job, 2),
         "incremental_share_of_full": round(next_day.job / job, 3),
         "incremental_wall_share_of_full_wall": round(next_day.wall / full.wall, 3),
@@ -175,6 +202,71 @@ def measure(size_mb: int, work: Path, env: dict[str, str], startup: float) -> di
         "backfill_share_of_full": round(backfill.job / job, 3),
         "backfill_peak_rss_mb": round(backfill.peak_mb),
     }
+
+
+def checkout(ref: str, work: Path) -> tuple[str, Path]:
+    """The commit `ref` names and the project's files at it, extracted under `work` (once per
+    commit). It runs with this checkout's environment: a baseline whose lock file differs
+    runs with other versions than it locked."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT,
+    ).stdout.strip()
+    folder = work / f"baseline-{commit[:12]}"
+    if not folder.exists():
+        partial = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        tree = subprocess.run(
+            ["git", "archive", "--format=tar", commit], capture_output=True, check=True, cwd=PROJECT
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(tree)) as files:
+            files.extractall(partial, filter="data")
+        partial.rename(folder)
+    return commit, folder
+
+
+# the figures compared with the baseline's: this code's as a ratio of the baseline's (below 1
+# is faster or smaller)
+COMPARED = {
+    "job_s": "job",
+    "peak_rss_mb": "peak",
+    "incremental_1pct_s": "next_day",
+    "backfill_1pct_s": "backfill",
+}
+
+
+def against_baseline(
+    results: list[dict[str, float]], baseline: list[dict[str, float]]
+) -> list[dict[str, float]]:
+    """Per size, this code's job time, peak RSS and incremental nights as ratios of the
+    baseline's on the same archive."""
+    return [
+        {
+            "size_mb": ours["size_mb"],
+            **{
+                f"{name}_ratio": round(ours[figure] / theirs[figure], 3) if theirs[figure] else 0.0
+                for figure, name in COMPARED.items()
+            },
+        }
+        for ours, theirs in zip(results, baseline, strict=True)
+    ]
+
+
+def _line(figures: dict[str, float]) -> str:
+    return (
+        f"job {figures['job_s']:>7.1f} s (wall {figures['wall_s']:.1f} s)  "
+        f"{figures['events_per_s']:>9,} events/s  {figures['json_mb_per_s']:>6.1f} MB/s  "
+        f"peak {figures['peak_rss_mb']:>5} MB  "
+        f"{figures['ratio_to_raw_scan']:>5.1f}x raw scan ({figures['raw_scan_s']:.2f} s)  "
+        f"+1% next day: {figures['incremental_1pct_s']:.1f} s "
+        f"({figures['incremental_share_of_full']:.1%} of the full night)  "
+        f"+1% same days: {figures['backfill_1pct_s']:.1f} s "
+        f"({figures['backfill_share_of_full']:.1%})"
+    )
 
 
 def time_scaling(results: list[dict[str, float]]) -> list[dict[str, float]]:
@@ -190,6 +282,14 @@ def time_scaling(results: list[dict[str, float]]) -> list[dict[str, float]]:
     ]
 
 
+def _scaling_lines(scaling: list[dict[str, float]]) -> None:
+    for step in scaling:
+        print(
+            f"{step['from_mb']} -> {step['to_mb']} MB: {step['size_ratio']:.1f}x the JSON, "
+            f"{step['job_ratio']:.2f}x the job's time"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -200,40 +300,60 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=PROJECT / "benchmarks" / "results" / "latest.json"
     )
+    parser.add_argument(
+        "--baseline", default=None, help="also run the code at this commit, in turn with this code"
+    )
     args = parser.parse_args()
     sizes = [25, 100, 400] if args.small else [int(size) for size in args.sizes_mb.split(",")]
     work = args.work or Path(tempfile.mkdtemp(prefix="wa-etl-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PREFECT_HOME": str(work / "prefect-home")}
+    baseline = checkout(args.baseline, work) if args.baseline else None
+    if baseline:
+        print(f"baseline: {args.baseline} ({baseline[0][:12]}), extracted to {baseline[1]}")
+        if (baseline[1] / "uv.lock").read_bytes() != (PROJECT / "uv.lock").read_bytes():
+            print("the baseline locked other versions: it runs with this checkout's")
     startup = prefect_startup(env)
     print(f"prefect start-up (ephemeral, empty flow): {startup:.1f} s")
-    results = []
-    for size in sizes:
-        figures = measure(size, work, env, startup)
-        results.append(figures)
-        print(
-            f"{size:>6} MB: job {figures['job_s']:>7.1f} s (wall {figures['wall_s']:.1f} s)  "
-            f"{figures['events_per_s']:>9,} events/s  {figures['json_mb_per_s']:>6.1f} MB/s  "
-            f"peak {figures['peak_rss_mb']:>5} MB  "
-            f"{figures['ratio_to_raw_scan']:>5.1f}x raw scan ({figures['raw_scan_s']:.2f} s)  "
-            f"+1% next day: {figures['incremental_1pct_s']:.1f} s "
-            f"({figures['incremental_share_of_full']:.1%} of the full night)  "
-            f"+1% same days: {figures['backfill_1pct_s']:.1f} s "
-            f"({figures['backfill_share_of_full']:.1%})"
-        )
+    results: list[dict[str, float]] = []
+    theirs: list[dict[str, float]] = []
+    for index, size in enumerate(sizes):
+        archive = prepare(size, work, env)
+        runs = [("this code", work / f"run-{size}mb", PROJECT, results)]
+        if baseline:
+            # in turn, so that a machine slowing over the bench slows both alike
+            other = ("baseline", work / f"run-{size}mb-baseline", baseline[1], theirs)
+            runs = [other, *runs] if index % 2 == 0 else [*runs, other]
+        for name, out, project, figures in runs:
+            measured = measure(archive, out, env, project)
+            measured["wall_less_startup_s"] = round(measured["wall_s"] - startup, 2)
+            figures.append(measured)
+            label = f" ({name})" if baseline else ""
+            print(f"{size:>6} MB{label}: {_line(measured)}")
+        if baseline:
+            ratios = against_baseline(results[-1:], theirs[-1:])[0]
+            print(
+                f"{size:>6} MB, this code / baseline: job {ratios['job_ratio']:.3f}x, "
+                f"peak {ratios['peak_ratio']:.3f}x, +1% next day {ratios['next_day_ratio']:.3f}x, "
+                f"+1% same days {ratios['backfill_ratio']:.3f}x"
+            )
     scaling = time_scaling(results)
-    for step in scaling:
-        print(
-            f"{step['from_mb']} -> {step['to_mb']} MB: {step['size_ratio']:.1f}x the JSON, "
-            f"{step['job_ratio']:.2f}x the job's time"
-        )
+    _scaling_lines(scaling)
+    report: dict[str, object] = {
+        "prefect_startup_s": round(startup, 2),
+        "sizes": results,
+        "scaling": scaling,
+    }
+    if baseline:
+        report["baseline"] = {
+            "ref": args.baseline,
+            "commit": baseline[0],
+            "sizes": theirs,
+            "scaling": time_scaling(theirs),
+        }
+        report["against_baseline"] = against_baseline(results, theirs)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {"prefect_startup_s": round(startup, 2), "sizes": results, "scaling": scaling},
-            indent=2,
-        )
-    )
+    args.out.write_text(json.dumps(report, indent=2))
     print(f"figures written to {args.out}")
 
 
