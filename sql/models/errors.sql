@@ -4,7 +4,7 @@
 -- The message_id of a reply error is the customer's message: it links to no key or sender.
 insert into errors by name
 with errors as (
-    select * from with_identity('deduplicated_errors')
+    select * from with_identity_of_few('deduplicated_errors')
 ),
 
 final as (

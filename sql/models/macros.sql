@@ -76,3 +76,39 @@ create or replace temp macro with_identity(events_table) as table
     from keyed
     left join message_senders
         on message_senders.message_ref = message_ref(keyed.key, keyed.message_id);
+
+-- with_identity for a table of events far fewer than the messages (the errors): the links and
+-- senders of its events' messages are picked first, so that no join builds on the events' wide
+-- rows. Given the events as the smaller side, DuckDB built both joins of with_identity on
+-- them, two hash tables it could not both hold: the 16 GB night's 681,113 errors ran out of
+-- memory under 800 MB, which this runs under 300 MB.
+create or replace temp macro with_identity_of_few(events_table) as table
+    with keys_of_events as (
+        select message_keys.message_id, message_keys.key
+        from message_keys
+        semi join query_table(events_table) as events
+            on events.message_id = message_keys.message_id
+    ),
+
+    keyed as (
+        select
+            events.* exclude (key),
+            coalesce(events.key, keys_of_events.key) as key
+        from query_table(events_table) as events
+        left join keys_of_events on keys_of_events.message_id = events.message_id
+    ),
+
+    senders_of_events as (
+        select message_senders.message_ref, message_senders.sender
+        from message_senders
+        semi join keyed on message_senders.message_ref = message_ref(keyed.key, keyed.message_id)
+    )
+
+    select
+        keyed.* exclude (sender, envelope_sender, path_sender),
+        resolved_sender(
+            keyed.sender, senders_of_events.sender, keyed.envelope_sender, keyed.path_sender
+        ) as sender
+    from keyed
+    left join senders_of_events
+        on senders_of_events.message_ref = message_ref(keyed.key, keyed.message_id);
