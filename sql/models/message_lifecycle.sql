@@ -1,5 +1,6 @@
 -- One row per outbound message (SPEC 3 identity) with what its events say: wamid, recipient,
--- sender, template, and the first time of each lifecycle step (SPEC 4: a later status
+-- sender, template (of its first template send: a message with a key is that key's
+-- message), and the first time of each lifecycle step (SPEC 4: a later status
 -- implies the earlier ones, so `read` counts as delivered and sent). "First" is by event
 -- time, then file and line: `event_order` (outbound_events). `metadata_sender` is the
 -- earliest business number of the message's own events' metadata (`message_senders`).
@@ -33,19 +34,19 @@ lifecycle as (
         min(event_time) filter (kind = 'status' and status = 'read') as read_at,
         min(event_time) filter (kind = 'status' and status = 'failed' or kind = 'api_error')
             as failed_at,
-        arg_min(code, event_order) filter (code is not null) as first_error_code
+        arg_min(code, event_order) filter (code is not null) as first_error_code,
+        arg_min(sent_template, event_order) filter (kind = 'template_send') as sent_template
     from events
     group by message_ref
 ),
 
 final as (
     select
-        lifecycle.* exclude (other_sender),
+        lifecycle.* exclude (other_sender, sent_template),
         resolved_sender(null, lifecycle.metadata_sender, lifecycle.other_sender, null) as sender,
-        template_of_key.template,
-        template_of_key.language
+        lifecycle.sent_template.template,
+        lifecycle.sent_template.language
     from lifecycle
-    left join template_of_key using (key)
 )
 
 select * from final

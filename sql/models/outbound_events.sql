@@ -5,12 +5,14 @@
 -- time, then file and line) is one number, `event_order`: microseconds, then the file's rank
 -- among the files, then the line, so that each "first" of a message is an `arg_min` that keeps
 -- one small value (ordered aggregates kept every event's row, its file's name included, and
--- spilled to disk when memory was tight).
+-- spilled to disk when memory was tight). `events` is not materialised: `with_key` reads the
+-- keyless events' wamids, then every event, without holding the night's events in between.
 create or replace temp view outbound_events as
-with events as (
+with events as not materialized (
     select
         'template_send' as kind, key, null as message_id, null as status, null::bigint as code,
-        recipient, sender, envelope_sender, path_sender, event_time, source_file, line_no
+        recipient, sender, envelope_sender, path_sender, event_time, source_file, line_no,
+        {'template': template, 'language': language} as sent_template
     from deduplicated_template_sends
     union all by name
     select
@@ -31,11 +33,7 @@ with events as (
 ),
 
 keyed as (
-    select
-        events.* exclude (key),
-        coalesce(events.key, message_keys.key) as key
-    from events
-    left join message_keys on message_keys.message_id = events.message_id
+    from with_key(events)
 ),
 
 files as (

@@ -16,7 +16,7 @@ final as (
         ) as sender
     from template_sends
     left join message_senders
-        on message_senders.message_ref = message_ref(template_sends.key, null)
+        on message_senders.ref_hash = ref_hash(message_ref(template_sends.key, null))
 )
 
 select * from final
