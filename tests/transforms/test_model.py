@@ -191,6 +191,36 @@ def test_a_status_without_key_finds_its_message_through_the_wamid(
     ]
 
 
+def test_a_message_has_the_template_of_its_first_send_by_time_then_file_then_line(
+    tmp_path: Path, build: Any
+) -> None:
+    archive = tmp_path / "archive"
+    welcome = template_send("whatsapp-k1", "2026-11-17 10:00:00", name="welcome")
+    welcome["template"]["language"]["code"] = "tr"
+    archive_file(
+        archive,
+        "a.jsonl",
+        [
+            template_send("whatsapp-k1", "2026-11-17 10:05:00", name="reminder"),
+            template_send("whatsapp-k2", "2026-11-17 11:00:00", name="first_file"),
+            template_send("whatsapp-k3", "2026-11-17 12:00:00", name="first_line"),
+            template_send("whatsapp-k3", "2026-11-17 12:00:00", name="second_line"),
+        ],
+    )
+    archive_file(
+        archive,
+        "b.jsonl",
+        [welcome, template_send("whatsapp-k2", "2026-11-17 11:00:00", name="second_file")],
+    )
+    warehouse: Warehouse = build(archive)
+    assert warehouse.rows("select count(*) as sends from template_sends") == [{"sends": 6}]
+    assert warehouse.rows("select key, template, language from messages order by 1") == [
+        {"key": "whatsapp-k1", "template": "welcome", "language": "tr"},
+        {"key": "whatsapp-k2", "template": "first_file", "language": "en_US"},
+        {"key": "whatsapp-k3", "template": "first_line", "language": "en_US"},
+    ]
+
+
 def test_sender_comes_from_metadata_then_the_message_then_envelope_then_path(
     tmp_path: Path, build: Any
 ) -> None:
