@@ -4,6 +4,7 @@ sees the night at a glance."""
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -12,7 +13,7 @@ from pydantic import BaseModel
 
 from flows.summary import RunSummary
 from transforms.flatten import FileReport
-from transforms.sql import sql_text
+from transforms.sql import connect, sql_text
 
 REPORT_ROWS = 20
 
@@ -33,13 +34,17 @@ def _report(
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
-def newest_days(connection: duckdb.DuckDBPyConnection, days: list[date]) -> NewestDays:
-    """The reports of the artifact on `days` (the newest message days of the summary)."""
-    return NewestDays(
-        delivery=_report(connection, "newest_delivery", days),
-        incidents=_report(connection, "newest_incidents", days),
-        errors=_report(connection, "newest_errors", days),
-    )
+def newest_days_reports(warehouse: Path, days: list[date]) -> NewestDays:
+    """The reports of the artifact on `days` (the message days of the summary)."""
+    connection = connect(str(warehouse), threads=1, memory_limit="256MB", read_only=True)
+    try:
+        return NewestDays(
+            delivery=_report(connection, "newest_delivery", days),
+            incidents=_report(connection, "newest_incidents", days),
+            errors=_report(connection, "newest_errors", days),
+        )
+    finally:
+        connection.close()
 
 
 def file_rows(reports: Sequence[FileReport]) -> list[dict[str, Any]]:
@@ -83,16 +88,35 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _day_rows(summary: RunSummary) -> list[dict[str, Any]]:
+    """The summary's days, the newest complete one first, each marked."""
+    return [
+        {"": "newest complete day" if day.complete else "still filling", **day.model_dump()}
+        for day in summary.newest_days
+    ]
+
+
 def night_markdown(summary: RunSummary, newest: NewestDays) -> str:
-    """The night at a glance: what was read, and the newest days' metrics."""
+    """The night at a glance: what was read, and the newest days' metrics, the newest
+    complete day first (the days after it still fill: their late reports are to come)."""
+    shown = "; ".join(summary.unreadable_files[:20])
+    unreadable = (
+        [f"**{len(summary.unreadable_files):,} files could not be read**: {shown}"]
+        if summary.unreadable_files
+        else []
+    )
     return "\n\n".join(
         [
             f"# Nightly run {summary.run_id}",
             f"Read {summary.files:,} files ({summary.unchanged_files:,} unchanged), "
             f"{summary.lines:,} lines: {summary.quarantined:,} quarantined, "
             f"{summary.unclassified:,} unclassified, in {summary.duration_s:.1f} s.",
-            "## Newest days",
-            markdown_table([day.model_dump() for day in summary.newest_days]),
+            *unreadable,
+            *summary.warnings,
+            "## Message days",
+            markdown_table(
+                [{k: v for k, v in row.items() if k != "complete"} for row in _day_rows(summary)]
+            ),
             f"## Delivery per sender and template (top {REPORT_ROWS})",
             markdown_table(newest.delivery),
             "## Rate-limit incidents",

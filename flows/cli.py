@@ -1,25 +1,68 @@
-"""`wa-etl`: run the nightly flow, or write a sample archive."""
+"""`wa-etl`: run the nightly job, tell what it did, query its warehouse.
 
-import os
+Every option can also be set in the environment (`WA_ETL_<OPTION>`, nested with `__`: the
+help names each variable). Errors are one line on stderr (`--debug` for the traceback), and
+the exit code tells how a run ended (`flows.errors.ExitCode`)."""
+
+import sys
+import traceback
 from datetime import date
+from importlib.metadata import version
 from pathlib import Path
+from typing import NoReturn
 
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, CliApp, CliSubCommand, SettingsConfigDict
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    CliApp,
+    CliImplicitFlag,
+    CliSubCommand,
+    SettingsConfigDict,
+    SettingsError,
+)
 
-from flows.settings import RunSettings, TaskRunnerKind
+from flows.errors import ExitCode, UsageError, exit_code, one_line
+from flows.settings import (
+    DEFAULT_WAREHOUSE,
+    RunSettings,
+    TaskRunnerKind,
+    with_environment_names,
+)
 
-# Nothing may reach the internet, and a cold Prefect home needs time for its migrations.
-PREFECT_DEFAULTS = {
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-    "PREFECT_LOGGING_EXTRA_LOGGERS": "transforms",
-}
+PROGRAM = "wa-etl"
+EXIT_CODES = (
+    "exit codes: 0 published (or nothing new), 1 failed (nothing published), 2 bad usage, "
+    "3 another run holds the warehouse, 4 published with unreadable files (--allow-unreadable)"
+)
+
+
+class _Debug:
+    """Whether `--debug` was given (the commands ask)."""
+
+    on = False
+
+
+DEBUG = _Debug()
+# the options every command line shares, and what the help shows of them
+CLI_CONFIG = SettingsConfigDict(
+    cli_prog_name=PROGRAM,
+    cli_kebab_case=True,
+    cli_implicit_flags=True,
+    cli_hide_none_type=True,
+    cli_avoid_json=True,
+    cli_use_class_docs_for_groups=True,
+    cli_exit_on_error=False,
+    env_prefix="WA_ETL_",
+)
 
 
 class RunCommand(RunSettings):
-    """Run the nightly flow in Prefect's ephemeral mode (no server to start)."""
+    """Read the archive's new and changed files into the DuckDB warehouse and the Parquet
+    export, and print what the night held (a bar per stage on a terminal, a line every 10 s
+    elsewhere). Exit codes: 0 published or nothing new, 1 failed (nothing published), 2 bad
+    usage, 3 another run holds the warehouse, 4 published with unreadable files."""
+
+    model_config = SettingsConfigDict(env_prefix="WA_ETL_", env_nested_delimiter="__")
 
     task_runner: TaskRunnerKind = Field(
         "threads",
@@ -33,21 +76,50 @@ class RunCommand(RunSettings):
     )
 
     def cli_cmd(self) -> None:
-        from flows.nightly import nightly_for
+        from flows.command import run
 
-        flow = nightly_for(self.tuning, self.task_runner, self.dask_address)
-        summary = flow(**self.model_dump(exclude={"task_runner", "dask_address"}))
-        print(summary.render())
+        code = run(self.model_copy(), self.task_runner, self.dask_address, debug=DEBUG.on)
+        raise SystemExit(int(code))
+
+
+class StatusCommand(BaseModel):
+    """Print the last runs of a warehouse (from its runs log) and what it holds: its message
+    days, its messages and its newest complete day."""
+
+    warehouse: Path = Field(DEFAULT_WAREHOUSE, description="The DuckDB warehouse")
+    last: int = Field(10, ge=1, description="How many of the last runs to show")
+
+    def cli_cmd(self) -> None:
+        from flows.command import status
+
+        print(status(Path(self.warehouse).absolute(), self.last))
+
+
+class SqlCommand(BaseModel):
+    """Open DuckDB's SQL shell on the warehouse, read-only (a run may work meanwhile: the
+    shell keeps reading the night it opened)."""
+
+    warehouse: Path = Field(DEFAULT_WAREHOUSE, description="The DuckDB warehouse")
+    command: str | None = Field(
+        None, description="Run this SQL and exit, instead of opening the shell"
+    )
+
+    def cli_cmd(self) -> None:
+        from flows.command import sql_shell
+
+        sql_shell(Path(self.warehouse).absolute(), self.command)
 
 
 class SampleCommand(BaseModel):
-    """Write a realistic sample archive."""
+    """Write a realistic sample archive (a development tool: the bundled sample is one)."""
 
     out: Path = Field(description="Folder to write the archive into (must be empty or new)")
-    messages: int = Field(2000, description="Outbound messages to simulate")
-    days: int = Field(3, description="Days the messages spread over")
+    messages: int = Field(2000, ge=1, description="Outbound messages to simulate")
+    days: int = Field(3, ge=1, description="Days the messages spread over")
     seed: int = Field(7, description="Seed: the same seed gives the same archive")
-    start: date | None = Field(None, description="First day of the messages (default 2026-11-16)")
+    start: date | None = Field(
+        None, description="First day of the messages, YYYY-MM-DD (default 2026-11-16)"
+    )
 
     def cli_cmd(self) -> None:
         from flows.sample import SampleSpec, write_sample
@@ -72,21 +144,80 @@ class DictionaryCommand(BaseModel):
 
 
 class WaEtl(BaseSettings):
-    """Nightly ETL from archived WhatsApp Business webhook events to DuckDB and Parquet."""
+    """Nightly ETL from archived WhatsApp Business webhook events to a DuckDB warehouse and a
+    Parquet export."""
 
-    model_config = SettingsConfigDict(
-        cli_prog_name="wa-etl", cli_kebab_case=True, cli_implicit_flags=True
+    model_config = CLI_CONFIG
+
+    run: CliSubCommand[RunCommand] = Field(
+        description="Read the archive's new files into the warehouse and the Parquet export"
+    )
+    status: CliSubCommand[StatusCommand] = Field(
+        description="Show the last runs and what the warehouse holds"
+    )
+    sql: CliSubCommand[SqlCommand] = Field(
+        description="Open DuckDB's SQL shell on the warehouse, read-only"
+    )
+    sample: CliSubCommand[SampleCommand] = Field(description="Write a realistic sample archive")
+    dictionary: CliSubCommand[DictionaryCommand] = Field(
+        description="Write the warehouse's data dictionary (Markdown)"
+    )
+    version: CliImplicitFlag[bool] = Field(False, description="Print the version and exit")
+    debug: CliImplicitFlag[bool] = Field(
+        False, description="Show Prefect's logs, and a traceback when something fails"
     )
 
-    run: CliSubCommand[RunCommand]
-    sample: CliSubCommand[SampleCommand]
-    dictionary: CliSubCommand[DictionaryCommand]
-
     def cli_cmd(self) -> None:
+        if self.version:
+            print(f"{PROGRAM} {version('wa-etl')}")
+            return
+        DEBUG.on = self.debug
         CliApp.run_subcommand(self)
 
 
-def main() -> None:
-    for name, value in PREFECT_DEFAULTS.items():
-        os.environ.setdefault(name, value)
-    CliApp.run(WaEtl)
+with_environment_names(RunCommand)
+
+
+def _failed(error: BaseException, debug: bool) -> NoReturn:
+    if debug:
+        traceback.print_exception(error)
+    print(f"{PROGRAM}: {one_line(error)}", file=sys.stderr)
+    raise SystemExit(int(exit_code(error)))
+
+
+def _debug_first(arguments: list[str]) -> list[str]:
+    """`--debug` where the parser takes it (before the command), wherever it was typed."""
+    rest = [argument for argument in arguments if argument != "--debug"]
+    return ["--debug", *rest] if len(rest) < len(arguments) else rest
+
+
+def main(arguments: list[str] | None = None) -> None:
+    given = sys.argv[1:] if arguments is None else arguments
+    debug = "--debug" in given
+    try:
+        CliApp.run(WaEtl, cli_args=_debug_first(given))
+    except (ValidationError, SettingsError, UsageError) as error:
+        if debug:
+            traceback.print_exception(error)
+        print(f"{PROGRAM}: {_usage(error)}", file=sys.stderr)
+        raise SystemExit(int(ExitCode.USAGE)) from None
+    except SystemExit:
+        raise
+    except BaseException as error:
+        _failed(error, debug)
+
+
+def _usage(error: BaseException) -> str:
+    """A bad argument in one line: which option, and what is wrong with it."""
+    if isinstance(error, ValidationError):
+        commands = set(WaEtl.model_fields)
+        problems = [
+            "--"
+            + ".".join(
+                str(part) for part in item["loc"][1 if item["loc"][:1] and item["loc"][0] in commands else 0 :]
+            ).replace("_", "-")
+            + f": {item['msg']}"
+            for item in error.errors()
+        ]
+        return "; ".join(problems) + f" (see {PROGRAM} --help)"
+    return one_line(error)

@@ -15,9 +15,18 @@ class RunLockedError(RuntimeError):
     """Another run works on the same warehouse."""
 
 
+# the locks this process holds: the command line takes the lock before the flow it runs,
+# which takes it again (flock would refuse a second open of the file in the same process)
+_held: set[Path] = set()
+
+
 @contextmanager
 def run_lock(path: Path, wait_seconds: float) -> Iterator[None]:
-    """Hold the run lock at `path`, waiting up to `wait_seconds` for another run to finish."""
+    """Hold the run lock at `path`, waiting up to `wait_seconds` for another run to finish
+    (at once when this process holds it already)."""
+    if path in _held:
+        yield
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+", encoding="utf-8") as handle:
         deadline = time.monotonic() + wait_seconds
@@ -39,9 +48,11 @@ def run_lock(path: Path, wait_seconds: float) -> Iterator[None]:
         handle.truncate()
         handle.write(f"pid {os.getpid()}, since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
         handle.flush()
+        _held.add(path)
         try:
             yield
         finally:
+            _held.discard(path)
             handle.seek(0)
             handle.truncate()
             handle.flush()

@@ -1,7 +1,7 @@
 """Typed settings of a nightly run: the SPEC 7 options and the tuning knobs, read from the
 command line or from `WA_ETL_*` environment variables."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -11,10 +11,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from transforms.personal import PiiMode
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = PROJECT_ROOT / "data"
-DEFAULT_SOURCE = str(DATA_DIR / "sample")
-DEFAULT_WAREHOUSE = DATA_DIR / "warehouse.duckdb"
-DEFAULT_EXPORT = DATA_DIR / "export"
+# the bundled sample and where `make run` writes: relative to the project, so that a
+# deployment records no path of the machine that deployed it
+SAMPLE_SOURCE = "data/sample"
+SAMPLE_WAREHOUSE = Path("data/warehouse.duckdb")
+SAMPLE_EXPORT = "data/export"
+
+
+def project_path(path: Path) -> Path:
+    """A path as given, or relative to the project's folder."""
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+DEFAULT_SOURCE = str(project_path(Path(SAMPLE_SOURCE)))
+DEFAULT_WAREHOUSE = project_path(SAMPLE_WAREHOUSE)
+DEFAULT_EXPORT = project_path(Path(SAMPLE_EXPORT))
 
 TaskRunnerKind = Literal["threads", "dask"]
 
@@ -22,37 +33,46 @@ TaskRunnerKind = Literal["threads", "dask"]
 class Tuning(BaseModel):
     """How hard a run works and the SPEC 4 windows; the defaults suit a 2-core machine."""
 
-    chunk_mb: int = Field(32, description="DuckDB reads lines in batches of about this many MB")
-    max_line_mb: int = Field(256, description="Longer lines are quarantined unread")
+    chunk_mb: int = Field(
+        32, ge=1, description="DuckDB reads lines in batches of about this many MB"
+    )
+    max_line_mb: int = Field(
+        64, ge=1, description="A longer line is quarantined unread (the longest a night reads)"
+    )
     partition_mb: int = Field(
         1024,
+        ge=1,
         description="Files are read in tasks of at most about this many MB of JSON "
         "(compressed files count ten times their size; fewer MB when that gives each "
         "worker four tasks)",
     )
     workers: int = Field(
         2,
+        ge=1,
         description="Tasks that read files at once (task runner threads; with Dask, "
         "the cluster's threads); each uses one DuckDB thread",
     )
-    threads: int = Field(2, description="DuckDB threads of the build and the export")
+    threads: int = Field(2, ge=1, description="DuckDB threads of the build and the export")
     memory_limit: str = Field(
         "800MB", description="DuckDB memory limit per connection (beyond it, DuckDB spills to disk)"
     )
 
     reply_window_hours: int = Field(
         24,
+        ge=0,
         description="A reply without context answers a message "
         "first seen at most this long before it",
     )
     report_missing_hours: int = Field(
-        24, description="A sent message with no delivery report after this long is report_missing"
+        24,
+        ge=0,
+        description="A sent message with no delivery report after this long is report_missing",
     )
     incident_gap_seconds: int = Field(
-        300, description="Rate-limit errors of a sender this close belong to one incident"
+        300, ge=0, description="Rate-limit errors of a sender this close belong to one incident"
     )
     lock_wait_seconds: float = Field(
-        0, description="How long to wait for another run of the same warehouse to finish"
+        0, ge=0, description="How long to wait for another run of the same warehouse to finish"
     )
 
     @field_validator("memory_limit")
@@ -68,28 +88,61 @@ class RunSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="WA_ETL_", env_nested_delimiter="__")
 
-    source: str = Field(DEFAULT_SOURCE, description="Archive folder (or s3://bucket/prefix)")
-    warehouse: Path = Field(DEFAULT_WAREHOUSE, description="DuckDB file to write")
+    source: str = Field(
+        DEFAULT_SOURCE,
+        description="Archive: a folder, or s3://bucket/prefix",
+    )
+    warehouse: Path = Field(
+        DEFAULT_WAREHOUSE, description="DuckDB file to write (its folder must exist)"
+    )
     export: str = Field(
-        str(DEFAULT_EXPORT), description="Folder of the Parquet export (or s3://bucket/prefix)"
+        str(DEFAULT_EXPORT),
+        description="Parquet export: a folder (published as a link), or s3://bucket/prefix",
     )
     as_of: datetime | None = Field(
-        None, description="Time report_missing is judged at (default: when the run starts)"
+        None,
+        description="ISO-8601 time (2026-11-24T02:00:00Z; UTC without an offset) "
+        "report_missing is judged at; when not given, the newest event not after the run's start",
     )
-    full_refresh: bool = Field(False, description="Rebuild everything from the archive")
+    full_refresh: bool = Field(False, description="Forget the state and read the archive again")
+    allow_unreadable: bool = Field(
+        False,
+        description="Publish even when files cannot be read (exit 4, the files recorded), "
+        "instead of failing with nothing published",
+    )
     aws_credentials: str | None = Field(
         None,
-        description="Prefect AwsCredentials block for s3:// sources and exports "
-        "(default: the standard AWS settings, AWS_* variables or ~/.aws)",
+        description="Prefect AwsCredentials block for s3:// sources and exports; when not "
+        "given, the standard AWS settings (AWS_* variables, ~/.aws)",
     )
     pii: PiiMode = Field(
         "keep",
-        description="Recipients' phone numbers and message texts: keep, hash (HMAC-SHA256 "
-        "of numbers, texts dropped) or drop",
+        description="Customers' numbers, user ids, message ids and texts: keep; hash "
+        "(HMAC-SHA256 under the key, texts dropped); or drop (numbers dropped too)",
     )
     pii_key_secret: str | None = Field(
         None,
-        description="Prefect Secret block holding the key of pii=hash "
-        "(default: the WA_ETL_PII_KEY environment variable)",
+        description="Prefect Secret block holding the key of --pii hash; when not given, "
+        "the WA_ETL_PII_KEY environment variable",
     )
     tuning: Tuning = Tuning()
+
+    @field_validator("as_of")
+    @classmethod
+    def _utc_unless_told(cls, value: datetime | None) -> datetime | None:
+        """A time without an offset is UTC, as every time of the tool."""
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def with_environment_names(model: type[BaseModel], prefix: str = "WA_ETL_") -> None:
+    """Name each field's environment variable in its description (the command line's help
+    shows them), nested fields with `__`."""
+    for name, field in model.model_fields.items():
+        variable = f"{prefix}{name.upper()}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            with_environment_names(annotation, f"{variable}__")
+        elif field.description and "[env:" not in field.description:
+            field.description = f"{field.description} [env: {variable}]"
+    if issubclass(model, BaseModel):
+        model.model_rebuild(force=True)

@@ -1,30 +1,39 @@
 """What a nightly run read and wrote, as the command line prints it at the end."""
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel
 
+from flows.runs import Outcome
+
+UNKNOWN_SENDER = "unknown"
+NO_TEMPLATE = "(none)"
+
 
 class DayHeadline(BaseModel):
-    """The numbers of one message day an operator looks at first."""
+    """The numbers of one message day an operator looks at first; a day is `complete` once a
+    day has passed since its end (late delivery reports have come in)."""
 
     day: date
     messages: int
     delivery_rate: float | None
     failures: int
     incidents: int
+    complete: bool
 
 
 class RunSummary(BaseModel):
     """What a run read (only new and changed files are read) and what the warehouse holds."""
 
     run_id: str
+    outcome: Outcome
     files: int
     unchanged_files: int
     retouched_files: int
     vanished_files: int
     unreadable_files: list[str]
     ignored_files: int
+    skipped_files: dict[str, int] = {}
     bytes_read: int
     lines: int
     classified: int
@@ -33,33 +42,49 @@ class RunSummary(BaseModel):
     blank: int
     rows: dict[str, int]
     newest_days: list[DayHeadline]
+    as_of: datetime | None = None
+    warnings: list[str] = []
     duration_s: float
     warehouse: str
     export: str
 
-    def render(self) -> str:
-        rows = "\n".join(f"  {table:<22}{count:>12,}" for table, count in self.rows.items())
-        days = "\n".join(
-            f"  {day.day}  {day.messages:>10,}  "
-            + (f"{day.delivery_rate:>7.1%}" if day.delivery_rate is not None else "      -")
-            + f"  {day.failures:>8,}  {day.incidents:>5,}"
-            for day in self.newest_days
-        )
-        unreadable = "".join(
-            f"\n  unreadable, left for the next run: {uri}" for uri in self.unreadable_files
-        )
+    def _day(self, day: DayHeadline) -> str:
+        rate = f"{day.delivery_rate:.1%}" if day.delivery_rate is not None else "-"
         return (
-            f"run {self.run_id} finished in {self.duration_s:.1f} s\n"
+            f"{day.day}: {day.messages:,} messages, delivery rate {rate}, "
+            f"{day.failures:,} failed, {day.incidents:,} rate-limit incidents"
+        )
+
+    def _days(self) -> str:
+        complete = [day for day in self.newest_days if day.complete]
+        filling = [day for day in self.newest_days if not day.complete]
+        lines = [f"newest complete day {self._day(day)}" for day in complete]
+        lines += [f"still filling {self._day(day)}" for day in filling]
+        return "\n".join(f"  {line}" for line in lines) or "  no messages yet"
+
+    def render(self) -> str:
+        skipped = ", ".join(
+            f"{count:,} {kind}" for kind, count in sorted(self.skipped_files.items())
+        )
+        ended = "found nothing new" if self.outcome == "nothing_new" else self.outcome
+        as_of = f" (as of {self.as_of:%Y-%m-%d %H:%M:%S} UTC)" if self.as_of else ""
+        lines = [
+            f"run {self.run_id} {ended} in {self.duration_s:.1f} s",
             f"files read {self.files:,} ({self.bytes_read / 1e6:,.1f} MB), "
             f"unchanged {self.unchanged_files:,} (of which touched, same bytes: "
             f"{self.retouched_files:,}), gone from the archive {self.vanished_files:,}, "
-            f"other files ignored {self.ignored_files:,}{unreadable}\n"
+            f"other files ignored {self.ignored_files:,}"
+            + (f", not read (links, special files, names not UTF-8): {skipped}" if skipped else ""),
+            *(f"  unreadable: {uri}" for uri in self.unreadable_files),
             f"lines read {self.lines:,}: classified {self.classified:,}, "
             f"unclassified {self.unclassified:,}, quarantined {self.quarantined:,}, "
-            f"blank {self.blank:,}\n"
-            f"rows per table:\n{rows}\n"
-            f"newest days (message day, messages, delivery rate, failed, rate-limit incidents):\n"
-            f"{days}\n"
-            f"warehouse: {self.warehouse}\n"
-            f"parquet export: {self.export}"
-        )
+            f"blank {self.blank:,}",
+            "rows per table:",
+            *(f"  {table:<22}{count:>12,}" for table, count in self.rows.items()),
+            f"message days{as_of}:",
+            self._days(),
+            *(f"warning: {warning}" for warning in self.warnings),
+            f"warehouse: {self.warehouse}",
+            f"parquet export: {self.export}",
+        ]
+        return "\n".join(lines)

@@ -24,7 +24,8 @@ import orjson  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-from tests.servers import S3Server  # noqa: E402
+from tests.servers import FaultProxy, S3Server  # noqa: E402
+from tests.servers import fault_proxy as start_fault_proxy  # noqa: E402
 from tests.servers import s3_server as start_s3_server  # noqa: E402
 from transforms.discover import local_listing  # noqa: E402
 from transforms.flatten import FileReport, IngestOptions, ingest_files  # noqa: E402
@@ -55,7 +56,11 @@ settings.register_profile(
 settings.load_profile("suite")
 
 FIXTURES = Path(__file__).parent / "fixtures"
-INGESTED_AT = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+# payloads one per file: the contract's and the vendor's examples (the corpus of real published
+# payloads, tests/fixtures/real, has its own manifest and tests)
+FIXTURE_FILES = sorted([*FIXTURES.glob("spec/*.json"), *FIXTURES.glob("vendor/*.json")])
+# the tests' runs start now, as a night does: a file written by a test is no younger than its run
+INGESTED_AT = datetime.now(UTC).replace(microsecond=0)
 AS_OF = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
 
@@ -162,16 +167,37 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         yield started
 
 
-@pytest.fixture
-def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator["S3Bucket"]:
-    """A new, empty bucket on the S3 server, reached through the standard AWS settings (set in
+def new_bucket(server: S3Server, monkeypatch: pytest.MonkeyPatch) -> "S3Bucket":
+    """A new, empty bucket on `server`, reached through the standard AWS settings (set in
     this process's environment for the test)."""
-    for name, value in s3_server.env.items():
+    for name, value in server.env.items():
         monkeypatch.setenv(name, value)
     client = s3_client()
     bucket = f"wa-etl-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=bucket)
-    yield S3Bucket(client, bucket, s3_server)
+    return S3Bucket(client, bucket, server)
+
+
+@pytest.fixture
+def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator["S3Bucket"]:
+    """A new, empty bucket on the session's S3 server."""
+    yield new_bucket(s3_server, monkeypatch)
+
+
+@pytest.fixture
+def own_s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator["S3Bucket"]:
+    """A new bucket on an S3 server of the test's own, which the test may freeze or stop
+    (`bucket.server.freeze()`, `.stop()`); the server is stopped after the test."""
+    with start_s3_server(tmp_path / "moto.log") as started:
+        yield new_bucket(started, monkeypatch)
+
+
+@pytest.fixture
+def proxy(s3: "S3Bucket") -> Iterator[FaultProxy]:
+    """A fault-injecting proxy in front of the S3 server of `s3` (whose own client still
+    reaches the server directly), closed after the test."""
+    with start_fault_proxy(s3.server.endpoint) as started:
+        yield started
 
 
 class S3Bucket:

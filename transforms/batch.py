@@ -6,10 +6,13 @@ per batch, not per small file. A batch knows every line by its key (file, line n
 tallies what becomes of each line of each file.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import accumulate
 from typing import cast
+
+from pydantic_core import from_json, to_json
 
 from transforms.discover import ArchiveFile
 from transforms.read import (
@@ -23,6 +26,7 @@ from transforms.read import (
 )
 from transforms.tables import RAW_TABLES
 from transforms.validate import Accepted, Rejected, parsed_object, verdict
+from transforms.wire import TimeWindow
 
 LineKey = tuple[int, int]
 """A line of a task: (index of its file, line number)."""
@@ -80,9 +84,10 @@ def _is_last_unterminated(chunk: Chunk, line_no: int) -> bool:
 
 
 class BatchLines:
-    """The raw lines of a batch, by key."""
+    """The raw lines of a batch, by key, judged against the run's time window."""
 
-    def __init__(self, batch: Batch) -> None:
+    def __init__(self, batch: Batch, window: TimeWindow) -> None:
+        self.window = window
         self.chunks: dict[int, list[Chunk]] = {}
         for file_index, chunk in batch.chunks:
             self.chunks.setdefault(file_index, []).append(chunk)
@@ -100,10 +105,19 @@ class BatchLines:
 
     def verdict(self, key: LineKey) -> Accepted | Rejected:
         chunk = self.chunk_of(key)
-        return verdict(chunk.line(key[1]), unterminated=_is_last_unterminated(chunk, key[1]))
+        return verdict(
+            chunk.line(key[1]),
+            window=self.window,
+            unterminated=_is_last_unterminated(chunk, key[1]),
+        )
+
+    def reparsed(self, key: LineKey) -> bytes:
+        """A valid line written again as it parses: every field kept, a repeated key once
+        (with its last value, as the models read it), which DuckDB refuses to read."""
+        return to_json(from_json(self.raw(key).decode("utf-8").removeprefix("\ufeff")))
 
     def normalized(self, key: LineKey) -> bytes:
-        """A valid line in the models' normal form."""
+        """A valid line in the models' normal form (the fields the models know)."""
         judged = self.verdict(key)
         assert isinstance(judged, Accepted)
         return judged.normalized
@@ -149,12 +163,17 @@ def batch_input(batch: Batch, rejected: dict[LineKey, str]) -> BatchInput:
     return BatchInput(b"".join(parts), keys, starts)
 
 
+ReadHook = Callable[[ArchiveFile, int], None]
+"""Told how many stored bytes of a file were just read (the night's progress)."""
+
+
 def batches(
     files: list[ArchiveFile],
     opener: Opener,
     chunk_bytes: int,
     max_line_bytes: int,
     tallies: list[FileTally],
+    on_read: ReadHook | None = None,
 ) -> Iterator[Batch]:
     """Batches of about `chunk_bytes` of lines across the files, in file and line order."""
     batch = Batch()
@@ -162,7 +181,7 @@ def batches(
         tally = tallies[file_index]
         try:
             with opener(file) as stored:
-                hashing = HashingReader(stored)
+                hashing = HashingReader(stored, partial(on_read, file) if on_read else None)
                 blocks = decompressed_blocks(hashing, file.compression)
                 for piece in pieces(blocks, chunk_bytes, max_line_bytes):
                     tally.lines += 1 if isinstance(piece, Unreadable) else piece.count

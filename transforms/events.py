@@ -1,10 +1,18 @@
-"""Pydantic models of every webhook event kind in the archive (SPEC section 2).
+"""Pydantic models of every webhook event kind in the archive (contract §2).
 
 These models are the one source of truth for the payload shapes: DuckDB's read schema is
 derived from them (`transforms.schema.read_columns`), and a line that the bulk path rejects
-is explained by validating it against `ArchiveLine`. Unknown keys are ignored; `null`
-elements inside lists are skipped; a field is required only where an event means nothing
-without it (a status's `id` and `status`, a message's `id`, a template's `name`).
+is explained by validating it against `ArchiveLine`. Unknown keys are ignored (each row keeps
+its element whole in `payload_json`); `null` elements inside lists are skipped; a field is
+required only where an event means nothing without it (a status's `id` and `status`, a
+message's `id`, a template's `name`).
+
+The fields that may hold a customer's data say so (`personal`): under `pii=hash|drop` a
+row's `payload_json` is rebuilt from the known fields alone, each masked by its kind
+(`transforms.schema.masking_macros`): `identity` (a phone number or a business-scoped user
+id: hashed, or dropped under `drop`), `message_id` (a wamid, which encodes the recipient's
+number: hashed), `text` (dropped), `free_text` (long digit runs masked). An opaque field
+(`OpaqueJson`) is dropped: nothing says what it holds.
 """
 
 from typing import Any
@@ -27,9 +35,14 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
+def personal(kind: str, alias: str | None = None) -> Any:
+    """An optional field that may hold a customer's data of this kind (see the module)."""
+    return Field(default=None, alias=alias, json_schema_extra={"personal": kind})
+
+
 class ErrorData(Payload):
     messaging_product: Text | None = None
-    details: Text | None = None
+    details: Text | None = personal("free_text")
 
 
 class ErrorObject(Payload):
@@ -37,15 +50,16 @@ class ErrorObject(Payload):
     `messages[].errors[]` and `value.errors[]`."""
 
     code: IntegerCode | None = None
-    title: Text | None = None
-    message: Text | None = None
-    details: Text | None = None
+    title: Text | None = personal("free_text")
+    message: Text | None = personal("free_text")
+    details: Text | None = personal("free_text")
     type: Text | None = None
     href: Text | None = None
     fbtrace_id: Text | None = None
     error_subcode: IntegerCode | None = None
-    error_user_title: Text | None = None
-    error_user_msg: Text | None = None
+    error_user_title: Text | None = personal("free_text")
+    error_user_msg: Text | None = personal("free_text")
+    is_transient: Text | None = None
     error_data: ErrorData | None = None
 
 
@@ -67,14 +81,18 @@ class Pricing(Payload):
 
 
 class Status(Payload):
-    """`statuses[]`: a sent, delivered, read, failed, ... report about an outbound message."""
+    """`statuses[]`: a sent, delivered, read, failed, ... report about an outbound message (or,
+    with another `type`, about a payment or a call)."""
 
-    id: Text
+    id: Text = Field(json_schema_extra={"personal": "message_id"})
     status: Text
     timestamp: UnixSeconds | None = None
-    recipient_id: Text | None = None
+    type: Text | None = None
+    recipient_id: Text | None = personal("identity")
+    recipient_user_id: Text | None = personal("identity")
+    recipient_parent_user_id: Text | None = personal("identity")
     recipient_type: Text | None = None
-    biz_opaque_callback_data: Text | None = None
+    biz_opaque_callback_data: Text | None = personal("text")
     conversation: Conversation | None = None
     pricing: Pricing | None = None
     errors: list[ErrorObject | None] | None = None
@@ -82,51 +100,51 @@ class Status(Payload):
 
 class Context(Payload):
     from_: Text | None = Field(default=None, alias="from")
-    id: Text | None = None
+    id: Text | None = personal("message_id")
     forwarded: Text | None = None
     frequently_forwarded: Text | None = None
     referred_product: OpaqueJson = None
 
 
 class TextBody(Payload):
-    body: Text | None = None
+    body: Text | None = personal("text")
 
 
 class Media(Payload):
-    """image, video, audio, document and sticker replies."""
+    """image, video, audio (and On-Premise voice), document and sticker replies."""
 
     id: Text | None = None
     mime_type: Text | None = None
     sha256: Text | None = None
-    caption: Text | None = None
-    filename: Text | None = None
+    caption: Text | None = personal("text")
+    filename: Text | None = personal("text")
     animated: Text | None = None
     voice: Text | None = None
 
 
 class Location(Payload):
-    latitude: Decimal | None = None
-    longitude: Decimal | None = None
-    name: Text | None = None
-    address: Text | None = None
-    url: Text | None = None
+    latitude: Decimal | None = personal("text")
+    longitude: Decimal | None = personal("text")
+    name: Text | None = personal("text")
+    address: Text | None = personal("text")
+    url: Text | None = personal("text")
 
 
 class Button(Payload):
     payload: Text | None = None
-    text: Text | None = None
+    text: Text | None = personal("text")
 
 
 class InteractiveChoice(Payload):
     id: Text | None = None
-    title: Text | None = None
-    description: Text | None = None
+    title: Text | None = personal("text")
+    description: Text | None = personal("text")
 
 
 class FlowReply(Payload):
     name: Text | None = None
-    body: Text | None = None
-    response_json: Text | None = None
+    body: Text | None = personal("text")
+    response_json: Text | None = personal("text")
 
 
 class Interactive(Payload):
@@ -137,32 +155,39 @@ class Interactive(Payload):
 
 
 class Reaction(Payload):
-    message_id: Text | None = None
+    message_id: Text | None = personal("message_id")
     emoji: Text | None = None
 
 
 class Order(Payload):
     catalog_id: Text | None = None
-    text: Text | None = None
+    text: Text | None = personal("text")
     product_items: OpaqueJson = None
 
 
 class System(Payload):
-    body: Text | None = None
+    body: Text | None = personal("text")
     type: Text | None = None
-    identity: Text | None = None
-    wa_id: Text | None = None
-    new_wa_id: Text | None = None
-    customer: Text | None = None
+    identity: Text | None = personal("text")
+    wa_id: Text | None = personal("identity")
+    new_wa_id: Text | None = personal("identity")
+    customer: Text | None = personal("identity")
+    user_id: Text | None = personal("identity")
+    parent_user_id: Text | None = personal("identity")
+    previous_user_id: Text | None = personal("identity")
+    previous_parent_user_id: Text | None = personal("identity")
 
 
 class Message(Payload):
     """`messages[]`: inside a webhook change, a customer's reply of any type; at the top level,
     a message WhatsApp accepted (On-Premise inbound replies share that place)."""
 
-    id: Text
+    id: Text = Field(json_schema_extra={"personal": "message_id"})
     message_status: Text | None = None
-    from_: Text | None = Field(default=None, alias="from")
+    from_: Text | None = personal("identity", alias="from")
+    from_user_id: Text | None = personal("identity")
+    from_parent_user_id: Text | None = personal("identity")
+    group_id: Text | None = None
     timestamp: UnixSeconds | None = None
     type: Text | None = None
     context: Context | None = None
@@ -170,6 +195,7 @@ class Message(Payload):
     image: Media | None = None
     video: Media | None = None
     audio: Media | None = None
+    voice: Media | None = None
     document: Media | None = None
     sticker: Media | None = None
     location: Location | None = None
@@ -185,12 +211,14 @@ class Message(Payload):
 
 
 class ContactProfile(Payload):
-    name: Text | None = None
+    name: Text | None = personal("text")
 
 
 class Contact(Payload):
-    input: Text | None = None
-    wa_id: Text | None = None
+    input: Text | None = personal("identity")
+    wa_id: Text | None = personal("identity")
+    user_id: Text | None = personal("identity")
+    parent_user_id: Text | None = personal("identity")
     profile: ContactProfile | None = None
 
 
@@ -236,7 +264,7 @@ class Template(Payload):
     namespace: Text | None = None
     language: TemplateLanguage | None = None
     components: list[TemplateComponent | None] | None = None
-    content: Text | None = None
+    content: Text | None = personal("text")
 
 
 class WebhookBody(Payload):
@@ -247,14 +275,14 @@ class WebhookBody(Payload):
     entry: list[Entry | None] | None = None
     messaging_product: Text | None = None
     recipient_type: Text | None = None
-    to: Text | None = None
+    to: Text | None = personal("identity")
     type: Text | None = None
     contacts: list[Contact | None] | None = None
     messages: list[Message | None] | None = None
     statuses: list[Status | None] | None = None
     template: Template | None = None
     timestamp: UnixSeconds | None = None
-    content: Text | None = None
+    content: Text | None = personal("text")
     error: ErrorObject | None = None
     errors: list[ErrorObject | None] | None = None
 

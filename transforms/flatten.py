@@ -35,27 +35,32 @@ from transforms.batch import (
     BatchLines,
     FileTally,
     LineKey,
+    ReadHook,
     batch_input,
     batches,
     joined,
     raw_text,
 )
 from transforms.discover import ArchiveFile
-from transforms.events import ErrorObject, Message, Status, Template
-from transforms.personal import PiiMode, masking_statements, set_key
+from transforms.events import Contact, ErrorObject, Message, Status, Template
+from transforms.personal import PiiMode, masked_digits, masking_statements, set_key
 from transforms.read import Opener
 from transforms.schema import (
     arrow_schema,
     create_table_sql,
     landing_columns,
+    line_raw_columns,
     line_read_columns,
+    masking_macros,
     table_columns,
     validation_macros,
 )
 from transforms.sql import (
     SQL_DIR,
+    WHOLE_LINE,
     connect,
     declared_keys,
+    declared_payload,
     declared_reads,
     run_model,
     run_script,
@@ -63,8 +68,8 @@ from transforms.sql import (
     sql_text,
 )
 from transforms.tables import RAW_TABLES, Quarantine, Unclassified
-from transforms.validate import Accepted, Rejected, webhook_keys
-from transforms.wire import INSTANT_WIRE, UNIX_SECONDS_WIRE
+from transforms.validate import Accepted, Rejected, unclassified_reason
+from transforms.wire import INSTANT_WIRE, UNIX_SECONDS_WIRE, TimeWindow
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +77,9 @@ PASSES = tuple(f"ingest/{table}" for table in RAW_TABLES)
 # what the passes check: each reads elements of these models, and of every line these scalars
 ELEMENT_MODELS: list[type[BaseModel]] = [Status, Message, ErrorObject, Template]
 LINE_SCALARS = [UNIX_SECONDS_WIRE, INSTANT_WIRE]
+# what the passes keep of each element under pii=hash|drop: these models' masked fields
+PAYLOAD_MODELS: list[type[BaseModel]] = [*ELEMENT_MODELS, Contact]
+WHOLE_LINE_COLUMNS = {"json": "JSON"}
 MIN_OBJECT_BYTES = 16 << 20
 # the batch ordinal of each line of a pass's file, for `batch_lines` (sql/ingest/macros.sql)
 SET_PASS_ORDINALS = (
@@ -145,6 +153,21 @@ def _pass_columns(name: str) -> dict[str, str]:
 
 
 @cache
+def _raw_columns(name: str) -> dict[str, str]:
+    """What a pass reads again as JSON text: its `-- payload:` elements, or the whole line."""
+    paths = declared_payload(name)
+    return WHOLE_LINE_COLUMNS if paths == [WHOLE_LINE] else line_raw_columns(paths)
+
+
+def _reading_macros() -> list[str]:
+    """The generated checks and masks of the passes (both from the event models)."""
+    return [
+        *validation_macros(ELEMENT_MODELS, LINE_SCALARS),
+        *masking_macros(PAYLOAD_MODELS),
+    ]
+
+
+@cache
 def reader_fingerprint() -> str:
     """What the landing rows depend on besides the archive: the reading's SQL, the columns the
     passes read and the checks they make (both from the event models), and DuckDB's version."""
@@ -152,37 +175,53 @@ def reader_fingerprint() -> str:
     for path in sorted(SQL_DIR.glob("ingest/*.sql")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     for name in PASSES:
-        digest.update(repr(_pass_columns(name)).encode())
-    for statement in validation_macros(ELEMENT_MODELS, LINE_SCALARS):
+        digest.update(repr((_pass_columns(name), _raw_columns(name))).encode())
+    for statement in _reading_macros():
         digest.update(statement.encode())
     return digest.hexdigest()
 
 
-def ingest_connection(options: IngestOptions, key: bytes | None) -> duckdb.DuckDBPyConnection:
+def ingest_connection(
+    options: IngestOptions, key: bytes | None, window: TimeWindow
+) -> duckdb.DuckDBPyConnection:
     # a batch's lines are numbered in the order DuckDB reads them
     connection = connect(threads=options.threads, memory_limit=options.memory_limit, ordered=True)
-    for statement in validation_macros(ELEMENT_MODELS, LINE_SCALARS):
-        connection.execute(statement)
     run_script(connection, "ingest/macros")
     run_script(connection, "ingest/personal")
+    for statement in _reading_macros():
+        connection.execute(statement)
     set_key(connection, options.pii, key)
+    connection.execute(
+        "set variable time_earliest = $earliest::timestamptz", {"earliest": window.earliest}
+    )
+    connection.execute("set variable time_latest = $latest::timestamptz", {"latest": window.latest})
     for table in RAW_TABLES:
         landing = create_table_sql(f"landing_{table}", landing_columns(RAW_TABLES[table]))
         connection.execute(landing.replace("create table", "create temp table", 1))
     return connection
 
 
+def _within(moment: datetime | None, window: TimeWindow) -> datetime | None:
+    """A path's or a file's time, or none when it is out of the run's window (a file touched
+    in 1969 gives its lines no time, rather than a time every later step must survive)."""
+    return moment if moment is not None and window.holds(moment.timestamp()) else None
+
+
 def _file_context(files: list[ArchiveFile], ingested_at: datetime) -> pa.Table:
+    window = TimeWindow.of_run(ingested_at)
     return pa.table(
         {
             "file_index": pa.array(range(len(files)), pa.int64()),
             "source_file": pa.array([file.uri for file in files], pa.string()),
             "ingested_at": pa.array([ingested_at] * len(files), pa.timestamp("us", "UTC")),
             "path_time": pa.array(
-                [file.hints.arrival_time for file in files], pa.timestamp("us", "UTC")
+                [_within(file.hints.arrival_time, window) for file in files],
+                pa.timestamp("us", "UTC"),
             ),
             "path_sender": pa.array([file.hints.sender for file in files], pa.string()),
-            "file_time": pa.array([file.modified_at for file in files], pa.timestamp("us", "UTC")),
+            "file_time": pa.array(
+                [_within(file.modified_at, window) for file in files], pa.timestamp("us", "UTC")
+            ),
         }
     )
 
@@ -270,6 +309,7 @@ def _run_passes(connection: duckdb.DuckDBPyConnection, batch: BatchInput, scratc
                 "batch_path": str(target),
                 "maximum_object_size": object_size,
                 "read_columns": _pass_columns(name),
+                "raw_columns": _raw_columns(name),
             }
             run_model(connection, name, parameters)
         unplaced = scalar(connection, sql_text("ingest/unplaced_rows"))
@@ -356,8 +396,11 @@ def _read_batch(
                 rejected[key] = judged.reason
             else:
                 valid.append(key)
+    # the models' normal form loses the fields they do not know (from `payload_json`):
+    # only when the lines written again as they parse are refused too
     forms: dict[str, Callable[[LineKey], bytes]] = {
         "as they are": lines.raw,
+        "as they parse": lines.reparsed,
         "in normal form": lines.normalized,
     }
     for form_name, form in forms.items():
@@ -385,10 +428,16 @@ def _explain_invalid(
     read_keys: list[LineKey],
     rejected: dict[LineKey, str],
 ) -> None:
-    """The lines the passes found invalid (`invalid_lines`): pydantic says why."""
+    """The lines the passes found invalid (`invalid_lines`): the passes say why a line the
+    models accept is (it has no time), pydantic why the others are."""
     run_model(connection, "ingest/invalid_lines")
-    for (ordinal,) in connection.execute("select ordinal from invalid_lines").fetchall():
+    for ordinal, reason in connection.execute(
+        "select ordinal, reason from invalid_lines"
+    ).fetchall():
         key = read_keys[ordinal - 1]
+        if reason is not None:
+            rejected[key] = reason
+            continue
         judged = lines.verdict(key)
         if isinstance(judged, Accepted):
             log.warning("line %d of file %d: %s", key[1], key[0], MISMATCH)
@@ -424,13 +473,8 @@ def _record_outcomes(
                 rejected[key] = judged.reason
                 continue
             raw = lines.raw(key)
-            keys = ", ".join(webhook_keys(raw)) or "none"
             tallies[key[0]].unclassified.append(
-                {
-                    "line_no": key[1],
-                    "reason": f"JSON object of no known event kind (keys: {keys})",
-                    "raw": raw_text(raw),
-                }
+                {"line_no": key[1], "reason": unclassified_reason(raw), "raw": raw_text(raw)}
             )
 
 
@@ -440,9 +484,10 @@ def _flatten_batch(
     scratch: Path,
     tallies: list[FileTally],
     output: _LandingOutput,
+    window: TimeWindow,
 ) -> None:
     """Read a batch, keep the rows of its valid lines, and account for each of its lines."""
-    lines = BatchLines(batch)
+    lines = BatchLines(batch, window)
     rejected: dict[LineKey, str] = {}
     readable = batch_input(batch, rejected)
     if readable.keys:
@@ -502,41 +547,53 @@ def ingest_files(
     ingested_at: datetime,
     options: IngestOptions,
     key: bytes | None = None,
+    on_read: ReadHook | None = None,
 ) -> list[FileReport]:
     """Read archive files into landing Parquet files named `name` and account for every line
-    of every file; personal data is masked by `options.pii` with the `key`."""
+    of every file; personal data is masked by `options.pii` with the `key`; `on_read` is told
+    of the stored bytes read."""
     scratch = scratch_dir / name
     scratch.mkdir(parents=True, exist_ok=True)
     tallies = [FileTally() for _ in files]
-    connection = ingest_connection(options, key)
+    window = TimeWindow.of_run(ingested_at)
+    connection = ingest_connection(options, key, window)
     try:
         connection.register("batch_files", _file_context(files, ingested_at))
         output = _LandingOutput(landing_dir, name, masking_statements(options.pii))
         try:
             for batch in batches(
-                files, opener, options.chunk_bytes, options.max_line_bytes, tallies
+                files, opener, options.chunk_bytes, options.max_line_bytes, tallies, on_read
             ):
-                _flatten_batch(connection, batch, scratch, tallies, output)
+                _flatten_batch(connection, batch, scratch, tallies, output, window)
         finally:
             output.close()
     finally:
         connection.close()
         shutil.rmtree(scratch, ignore_errors=True)
-    # a line that is no event cannot be masked field by field: its text is withheld
-    withheld = {} if options.pii == "keep" else {"raw": None}
     quarantine = [
-        {**row, "source_file": file.uri, "ingested_at": ingested_at, **withheld}
+        _line_row(row, file, ingested_at, options.pii)
         for file, tally in zip(files, tallies, strict=True)
         for row in tally.quarantine
     ]
     unclassified = [
-        {**row, "source_file": file.uri, "ingested_at": ingested_at, **withheld}
+        _line_row(row, file, ingested_at, options.pii)
         for file, tally in zip(files, tallies, strict=True)
         for row in tally.unclassified
     ]
     _write_line_table(quarantine, Quarantine, landing_dir / "quarantine" / f"{name}.parquet")
     _write_line_table(unclassified, Unclassified, landing_dir / "unclassified" / f"{name}.parquet")
     return [_report(file, tally) for file, tally in zip(files, tallies, strict=True)]
+
+
+def _line_row(
+    row: dict[str, object], file: ArchiveFile, ingested_at: datetime, pii: PiiMode
+) -> dict[str, object]:
+    """A quarantined or unclassified line's row. Under pii=hash|drop a line that is no event
+    cannot be masked field by field: its text is withheld, and its reason (which may name a
+    key that is a number) has its long digit runs masked."""
+    if pii != "keep":
+        row = {**row, "raw": None, "reason": masked_digits(str(row["reason"]))}
+    return {**row, "source_file": file.uri, "ingested_at": ingested_at}
 
 
 def _report(file: ArchiveFile, tally: FileTally) -> FileReport:

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,13 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel, ByteSize, TypeAdapter
 
+from transforms.catalogue import ERROR_CODES
 from transforms.parts import create_new_row_views, create_row_views
 from transforms.schema import comment_statements, create_table_sql, table_columns
 from transforms.sql import (
     PARTITION_FLUSH_ROWS,
     SQL_DIR,
+    STORAGE_VERSION,
     connect,
     run_insert_kept,
     run_model,
@@ -38,7 +41,6 @@ from transforms.sql import (
 )
 from transforms.tables import TABLES, ErrorCodes
 
-SEED_DIR = Path(__file__).resolve().parents[1] / "data" / "seeds"
 # memory allowed per outbound event in a part of `message_lifecycle` (sql/models/
 # outbound_buckets.sql): 1,000,000 events a part under the 800 MB default limit, about 230,000
 # messages, whose aggregate takes about 150 MB (300,000 messages ran out of 190 MB)
@@ -125,13 +127,35 @@ def build_fingerprint(settings: BuildSettings) -> str:
     digest = hashlib.sha256()
     for path in sorted([*SQL_DIR.glob("models/*.sql"), *SQL_DIR.glob("increment/*.sql")]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    digest.update((SEED_DIR / "error_codes.csv").read_bytes())
+    digest.update(ERROR_CODES.read_bytes())
     for name, table in TABLES.items():
         digest.update(create_table_sql(name, table_columns(table)).encode())
     windows = settings.model_dump(include={"reply_window_hours", "report_missing_hours"})
     windows["incident_gap_seconds"] = settings.incident_gap_seconds
     digest.update(repr(sorted(windows.items())).encode() + duckdb.__version__.encode())
+    digest.update(STORAGE_VERSION.encode())
     return digest.hexdigest()
+
+
+StepHook = Callable[[str, int], None]
+"""Told each step of the build as it begins: its name and how many steps the build has."""
+
+
+class _Steps:
+    """The steps of a build, told one by one to its hook (the night's progress)."""
+
+    def __init__(self, hook: StepHook | None, total: int) -> None:
+        self._hook = hook
+        self._total = total
+
+    def __call__(self, name: str) -> None:
+        if self._hook is not None:
+            self._hook(name, self._total)
+
+
+# the steps of a full build, and those of an update besides its row and metric models
+ANEW_STEPS = 4 + len(("models/error_codes", *ROW_MODELS, *METRIC_MODELS))
+UPDATE_STEPS = 13 + len(ROW_MODELS) + len(METRIC_MODELS)
 
 
 def build_warehouse(
@@ -141,22 +165,24 @@ def build_warehouse(
     previous: Path | None = None,
     *,
     copied: bool = False,
+    on_step: StepHook | None = None,
 ) -> Built:
     """Write every table of the warehouse into a new DuckDB file at `database`, from the
     state the runs have read into: by updating a copy of the `previous` warehouse when it
     can be, else anew. With `copied`, `database` already holds that copy (the flow makes it
-    while the night reads its files); it is replaced when the warehouse is built anew."""
+    while the night reads its files); it is replaced when the warehouse is built anew.
+    `on_step` is told each step as it begins."""
     fingerprint = build_fingerprint(settings)
     if previous is not None and previous.exists():
         if not copied:
             shutil.copyfile(previous, database)
             copied = True
-        update = _update(database, state, settings, fingerprint)
+        update = _update(database, state, settings, fingerprint, _Steps(on_step, UPDATE_STEPS))
         if update is not None:
             return update
     if copied:
         database.unlink()  # a copy that cannot be updated
-    _build_anew(database, state, settings, fingerprint)
+    _build_anew(database, state, settings, fingerprint, _Steps(on_step, ANEW_STEPS))
     return Built(updated=False)
 
 
@@ -181,7 +207,7 @@ def _connect(database: Path, state: Path, settings: BuildSettings) -> duckdb.Duc
 def _parameters(settings: BuildSettings) -> dict[str, dict[str, Any]]:
     return {
         "models/error_codes": {
-            "seed_path": str(SEED_DIR / "error_codes.csv"),
+            "seed_path": str(ERROR_CODES),
             "columns": table_columns(ErrorCodes),
         },
         "models/as_of": {"as_of": settings.as_of, "run_started": settings.run_started},
@@ -205,19 +231,26 @@ def _finish(
     connection.execute("checkpoint")
 
 
-def _build_anew(database: Path, state: Path, settings: BuildSettings, fingerprint: str) -> None:
+def _build_anew(
+    database: Path, state: Path, settings: BuildSettings, fingerprint: str, step: _Steps
+) -> None:
     connection = _connect(database, state, settings)
     try:
+        step("tables")
         for name, table in TABLES.items():
             connection.execute(create_table_sql(name, table_columns(table)))
             for statement in comment_statements(name, table):
                 connection.execute(statement)
         run_script(connection, "models/landing")
+        step("models/deduplicated")
         run_script(connection, "models/deduplicated")
         parameters = _parameters(settings)
         for model in MODELS:
+            step(model)
             _run_model(connection, model, parameters.get(model), settings)
+        step("link hashes")
         _add_link_hashes(connection, "")
+        step("checkpoint")
         _finish(connection, settings, fingerprint, updated=False)
     finally:
         connection.close()
@@ -233,7 +266,7 @@ def _run_model(
         memory = TypeAdapter(ByteSize).validate_python(settings.memory_limit)
         _message_lifecycle(connection, memory // BUCKET_BYTES_PER_EVENT, settings.scratch_dir)
     else:
-        run_model(connection, model, parameters)
+        run_script(connection, model, parameters)
 
 
 def _message_lifecycle(
@@ -297,7 +330,9 @@ def _affected(connection: duckdb.DuckDBPyConnection) -> int:
     )
 
 
-def _update(database: Path, state: Path, settings: BuildSettings, fingerprint: str) -> Built | None:
+def _update(
+    database: Path, state: Path, settings: BuildSettings, fingerprint: str, step: _Steps
+) -> Built | None:
     """Update the copy of the previous warehouse at `database` to the state; the days each
     table changed on, and the run that built the previous one. None, untouched, when the
     copy cannot be updated."""
@@ -323,34 +358,47 @@ def _update(database: Path, state: Path, settings: BuildSettings, fingerprint: s
             )
             return None
         previous_run_id = str(scalar(connection, "select run_id from wa_etl_build.info"))
+        step("increment/new_files")
         create_row_views(connection, state.parent, "state")
         run_model(connection, "increment/new_files")
         create_new_row_views(connection, state.parent)
+        step("increment/seeds")
         run_script(connection, "increment/seeds")
+        step("increment/found")
         run_script(connection, "increment/found")
+        step("increment/hits")
         while True:
             before = _affected(connection)
             run_model(connection, "increment/hits")
             run_script(connection, "increment/grow")
             if _affected(connection) == before:
                 break
+        step("increment/landing")
         run_script(connection, "increment/landing")
+        step("increment/remove")
         run_script(connection, "increment/remove")
+        step("models/deduplicated")
         run_script(connection, "models/deduplicated")
         parameters = _parameters(settings)
         for model in ROW_MODELS:
+            step(model)
             table = model.removeprefix("models/")
             if table in UPDATED_BY_DAY:
                 # what is rebuilt, beside what was taken out, tells the days that changed
                 run_insert_kept(connection, model, f"inserted_{table}")
             else:
                 _run_model(connection, model, parameters.get(model), settings)
+        step("link hashes")
         _add_link_hashes(connection, "inserted_")
+        step("increment/rebuilt")
         run_script(connection, "increment/rebuilt")
+        step("increment/reply_scope")
         run_script(connection, "increment/reply_scope")
         run_model(connection, "models/attributed_replies")
+        step("increment/reattributed")
         run_script(connection, "increment/reattributed")
         for model in METRIC_MODELS:
+            step(model)
             if model in DAY_METRICS:
                 connection.execute(
                     "set variable rebuild_days = (select coalesce(list(distinct day), []::date[])"
@@ -358,11 +406,13 @@ def _update(database: Path, state: Path, settings: BuildSettings, fingerprint: s
                     {"table": DAY_METRICS[model]},
                 )
             run_model(connection, model, parameters.get(model))
+        step("increment/added")
         appended = _keep_added_rows(connection)
         changed = connection.execute(
             "select table_name, list(distinct day order by day) from changed_days"
             " where day is not null group by table_name"
         ).fetchall()
+        step("checkpoint")
         _finish(connection, settings, fingerprint, updated=True)
         days = dict(changed)
         return Built(

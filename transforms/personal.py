@@ -1,31 +1,41 @@
-"""Personal data (recipients' phone numbers, the texts customers write and are sent) at
-ingestion, by the run's `pii` setting:
+"""Personal data (customers' phone numbers and business-scoped user ids, message ids, which
+encode the recipient's number, the texts customers write and are sent) at ingestion, by the
+run's `pii` setting (contract §9):
 
 - `keep`: as read;
-- `hash`: phone numbers become their HMAC-SHA256 (hex) under a key from the environment
-  (`WA_ETL_PII_KEY`) or a Prefect Secret block, so counts and joins still work; texts are
-  dropped;
-- `drop`: phone numbers and texts are dropped.
+- `hash`: numbers, user ids and message ids become their HMAC-SHA256 (hex) under a key from
+  the environment (`WA_ETL_PII_KEY`) or a Prefect Secret block, so counts and joins still
+  work; texts are dropped; runs of 8 to 15 digits in free texts are masked;
+- `drop`: as `hash`, but numbers and user ids are dropped (message ids are still hashed, so
+  that statuses still find their messages).
 
-The columns are those the table models mark personal (`personal_col`). Whatever is derived
-from them later (messages, metrics, the export) is derived from the masked values, so every
-table and export honours the setting. Identity digests (`dedupe_key`, which may be computed
-from a number) are keyed-hashed as well, so nothing personal can be recovered from them.
+The columns are those the table models mark personal (`personal_col`); a row's `payload_json`
+is rebuilt from the fields the event models do not mark personal, the others masked by their
+kind (`transforms.events`). Whatever is derived from them later (messages, metrics, the export)
+is derived from the masked values, so every table and export honours the setting. Identity
+digests (`dedupe_key`, which may be computed from a number) are keyed-hashed as well, so
+nothing personal can be recovered from them.
 """
 
 import hashlib
 import hmac
 import os
+import re
 from typing import Literal
 
 import duckdb
 
+from transforms.catalogue import catalogue_codes
 from transforms.schema import landing_columns
 from transforms.tables import RAW_TABLES, Landing, Table
 
 PiiMode = Literal["keep", "hash", "drop"]
 KEY_VARIABLE = "WA_ETL_PII_KEY"
 _BLOCK = 64  # SHA-256's block size (RFC 2104)
+MASKED_NUMBER = "[number]"
+# a phone number is 8 to 15 digits (E.164); a run of them in a free text may be one
+_DIGIT_RUN = re.compile(r"[0-9]+")
+_PHONE_LENGTHS = range(8, 16)
 
 
 class MissingKeyError(ValueError):
@@ -65,8 +75,25 @@ def key_id(mode: PiiMode, key: bytes | None) -> str:
     return mode if key is None else f"{mode}:{keyed_digest(key, 'wa-etl key id')[:16]}"
 
 
+def masked_digits(text: str) -> str:
+    """A free text (an error's title, a reason) with every run of 8 to 15 digits that is not
+    a catalogue code masked: a phone number may hide there. `masked_digits` in
+    `sql/ingest/personal.sql` is the same rule for the columns."""
+    codes = catalogue_codes()
+
+    def masked(run: re.Match[str]) -> str:
+        digits = run.group()
+        return MASKED_NUMBER if len(digits) in _PHONE_LENGTHS and digits not in codes else digits
+
+    return _DIGIT_RUN.sub(masked, text)
+
+
 def set_key(connection: duckdb.DuckDBPyConnection, mode: PiiMode, key: bytes | None) -> None:
-    """The mode and the key's padded forms as DuckDB variables, for `sql/ingest/personal`."""
+    """The mode, the key's padded forms and the catalogue's codes as DuckDB variables, for
+    `sql/ingest/personal`."""
+    connection.execute(
+        "set variable catalogue_codes = $codes", {"codes": sorted(catalogue_codes())}
+    )
     key = key or b""  # `drop` without a key still digests the identities, unkeyed
     padded = (hashlib.sha256(key).digest() if len(key) > _BLOCK else key).ljust(_BLOCK, b"\0")
     connection.execute("set variable pii = $mode", {"mode": mode})
@@ -89,7 +116,9 @@ def personal_columns(table: type[Table]) -> dict[str, str]:
 
 _MASKS = {
     "number": "personal_number({column})",
+    "message_id": "keyed_digest({column})",
     "text": "null",
+    "free_text": "masked_digits({column})",
     "digest": "keyed_digest({column})",
 }
 
@@ -98,10 +127,11 @@ def masking_statement(table: type[Table], landing_table: str) -> str:
     """The `update` that masks the personal columns of a raw table's landing rows."""
     landing = landing_columns(table)
     kinds = personal_columns(table) | personal_columns(Landing)
+    # `payload` columns are masked as the passes read them (`kept_payload`)
     assignments = ", ".join(
         f'"{column}" = ' + _MASKS[kind].format(column=f'"{column}"')
         for column, kind in kinds.items()
-        if column in landing
+        if column in landing and kind != "payload"
     )
     return f"update {landing_table} set {assignments}"
 

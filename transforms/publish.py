@@ -6,10 +6,14 @@ link at the new version (an atomic rename) and then removes the old version.
 """
 
 import os
+import re
 import shutil
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+import duckdb
+import pyarrow as pa
 from pydantic import BaseModel
 
 from transforms.schema import table_columns
@@ -33,17 +37,26 @@ class Reuse(BaseModel):
 
 
 def export_tables(
-    database: Path, target: Path, *, threads: int, memory_limit: str, reuse: Reuse | None = None
+    database: Path,
+    target: Path,
+    *,
+    threads: int,
+    memory_limit: str,
+    reuse: Reuse | None = None,
+    on_table: Callable[[str], None] | None = None,
 ) -> None:
     """Every table of the warehouse to Parquet under `target/<table>/`; tables with a day
     are partitioned `day=YYYY-MM-DD`. With `reuse`, a table's unchanged days are linked from
     the previous export instead of written again, and a day that only gained rows keeps its
-    previous files beside one of the rows added (unless it would hold too many)."""
+    previous files beside one of the rows added (unless it would hold too many). `on_table`
+    is told each table as it is written."""
     target.mkdir(parents=True, exist_ok=True)
     connection = connect(str(database), threads=threads, memory_limit=memory_limit, read_only=True)
     try:
         run_script(connection, "publish/macros")
         for name, table in TABLES.items():
+            if on_table is not None:
+                on_table(name)
             days, appended = None, []
             if reuse is not None and name in reuse.changed_days:
                 appended = appendable_days(reuse, name)
@@ -158,6 +171,74 @@ def swap_in_warehouse(warehouse: Path, built: Path) -> None:
     """Replace the warehouse file by the newly built one in one rename. An analyst who holds
     the old file open keeps reading it; new connections open the new one."""
     built.replace(warehouse)
+
+
+class WarehouseHeldError(RuntimeError):
+    """Another program has the warehouse open for writing."""
+
+
+_LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
+
+
+def writer_of(warehouse: Path) -> str | None:
+    """Who has the warehouse open for writing (`pid N`), if anyone: DuckDB locks the file of
+    a connection that may write, which a read-only open cannot share."""
+    if not warehouse.exists():
+        return None
+    try:
+        duckdb.connect(str(warehouse), read_only=True).close()
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            return None
+        holder = _LOCK_HOLDER.search(str(error))
+        return f"pid {holder.group(1)}" if holder else "another program"
+    except duckdb.Error:
+        return None  # a warehouse that cannot be opened holds no lock either
+    return None
+
+
+def write_log_of(warehouse: Path) -> Path:
+    return warehouse.with_name(f"{warehouse.name}.wal")
+
+
+def set_aside_stale_log(warehouse: Path, run_id: str) -> Path | None:
+    """Before the swap: a write-ahead log beside the warehouse is another connection's that
+    died with writes pending (this tool never writes the warehouse in place). It belongs to
+    the old file: beside the new one it would make every open fail. Refused while a writer
+    holds the warehouse; else moved aside and kept (its writes were not ours). Where it went."""
+    log = write_log_of(warehouse)
+    if not log.exists():
+        return None
+    holder = writer_of(warehouse)
+    if holder is not None:
+        raise WarehouseHeldError(
+            f"another program ({holder}) has the warehouse {warehouse} open for writing: "
+            "close it and run again; nothing was published"
+        )
+    aside = log.with_name(f"{log.name}.stale-{run_id}")
+    log.replace(aside)
+    return aside
+
+
+def published_rows(warehouse: Path, table: str) -> int:
+    """The rows of a table of the published warehouse, opened as an analyst would."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        ((rows,),) = connection.execute(f'select count(*) from "{table}"').fetchall()
+        return int(rows)
+
+
+def record_runs(database: Path, runs: pa.Table) -> None:
+    """The runs log as the warehouse's `runs` table (every row replaced)."""
+    connection = connect(str(database), threads=1, memory_limit="256MB")
+    try:
+        connection.register("logged_runs", runs)
+        connection.execute("begin transaction")
+        connection.execute("delete from runs")
+        connection.execute("insert into runs by name select * from logged_runs")
+        connection.execute("commit")
+        connection.execute("checkpoint")
+    finally:
+        connection.close()
 
 
 def remove_unpublished(warehouse: Path, export: Path | None) -> None:

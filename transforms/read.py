@@ -7,12 +7,15 @@ corrupt compressed stream, a line over the size limit) becomes an `Unreadable` p
 is quarantined, so the line count always balances.
 """
 
+import errno
 import hashlib
+import os
+import stat
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import BinaryIO, Protocol, cast
+from typing import BinaryIO, Protocol
 
 import numpy as np
 import zstandard
@@ -21,8 +24,15 @@ from numpy.typing import NDArray
 from transforms.discover import ArchiveFile
 
 BLOCK_BYTES = 4 << 20
-# zstd's reader raises for the whole read at the damage: small reads lose little before it
-READ_BYTES = 256 << 10
+# a zlib call that fails returns nothing and is replayed byte by byte: its input is kept short
+FEED_BYTES = 64 << 10
+# the most one decompress call returns, whatever the compression ratio
+OUTPUT_BYTES = 1 << 20
+# zstd's input is cut into blocks of at most 128 KiB: reads of about a block keep it in cache
+READ_BYTES = 128 << 10
+ZSTD_MAGIC = 0xFD2FB528
+# a skippable frame's magic number is any of 16, the low 4 bits free
+ZSTD_SKIPPABLE_MAGIC = 0x184D2A50
 RAW_LIMIT = 64 << 10
 BOM = b"\xef\xbb\xbf"
 _BLANK = b" \t\r"
@@ -33,6 +43,19 @@ _BLANK_STARTS = frozenset([b"", b" ", b"\t", b"\r"])
 
 class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
+
+
+class Decompressor(Protocol):
+    """zlib's decompressor (its class is not public), as read here."""
+
+    @property
+    def unused_data(self) -> bytes: ...
+    @property
+    def unconsumed_tail(self) -> bytes: ...
+    @property
+    def eof(self) -> bool: ...
+    def decompress(self, data: bytes | memoryview, /, max_length: int = 0) -> bytes: ...
+    def copy(self) -> "Decompressor": ...
 
 
 class CorruptStreamError(Exception):
@@ -91,31 +114,152 @@ def is_blank(line: bytes) -> bool:
     return line[:1] in _BLANK_STARTS and not line.strip(_BLANK)
 
 
+def _fed(raw: Readable) -> Iterator[memoryview]:
+    """The stored bytes in pieces of at most `FEED_BYTES`, read `BLOCK_BYTES` at a time."""
+    while stored := raw.read(BLOCK_BYTES):
+        view = memoryview(stored)
+        for start in range(0, len(view), FEED_BYTES):
+            yield view[start : start + FEED_BYTES]
+
+
+def _inflated_before_the_error(decompressor: Decompressor, data: bytes | memoryview) -> bytes:
+    """What a failed call's `data` gives before the error, replayed a byte a call from the
+    state before the call."""
+    output = bytearray()
+    with suppress(zlib.error):
+        for index in range(len(data)):
+            output += decompressor.decompress(data[index : index + 1])
+    return bytes(output)
+
+
+def _inflated(decompressor: Decompressor, data: bytes | memoryview) -> Iterator[bytes]:
+    """All that `data` decompresses to, at most `OUTPUT_BYTES` a call; where zlib fails, all
+    it gives before the error, then the error."""
+    while True:
+        # zlib drops the whole output of a call that fails: it is replayed from this copy
+        before = decompressor.copy()
+        try:
+            block = decompressor.decompress(data, OUTPUT_BYTES)
+        except zlib.error:
+            yield _inflated_before_the_error(before, data)
+            raise
+        yield block
+        data = decompressor.unconsumed_tail
+        # a full block may leave output in zlib even when the input is all taken
+        if decompressor.eof or (not data and len(block) < OUTPUT_BYTES):
+            return
+
+
 def _gunzipped(raw: Readable) -> Iterator[bytes]:
     """gzip decompressed member after member, yielding as it goes, so that a stream cut off
     or damaged still delivers everything before the damage."""
     decompressor = zlib.decompressobj(wbits=31)
     pending = False
-    while compressed := raw.read(BLOCK_BYTES):
+    for piece in _fed(raw):
+        compressed: bytes | memoryview = piece
         while compressed:
             pending = True
-            yield decompressor.decompress(compressed)
+            yield from _inflated(decompressor, compressed)
             if not decompressor.eof:
                 break
             compressed = decompressor.unused_data
             decompressor = zlib.decompressobj(wbits=31)
             pending = False
     if pending:
-        yield decompressor.flush()
         raise EOFError("the gzip stream ends before its end marker")
 
 
+class ExactReader:
+    """A `Readable` read `READ_BYTES` at a time and handed out in the sizes asked for, as
+    views of what was read (not copies)."""
+
+    def __init__(self, raw: Readable) -> None:
+        self._raw = raw
+        self._data = memoryview(b"")
+
+    def peek(self, size: int) -> memoryview:
+        """The next `size` bytes, left to be taken; fewer only where the file ends."""
+        while len(self._data) < size and (more := self._raw.read(READ_BYTES)):
+            self._data = memoryview(b"".join((self._data, more)))
+        return self._data[:size]
+
+    def take(self, size: int) -> memoryview:
+        """The next `size` bytes; fewer only where the file ends."""
+        piece = self.peek(size)
+        self._data = self._data[len(piece) :]
+        return piece
+
+
+def _zstd_header_size(descriptor: memoryview) -> int:
+    """How many bytes of a zstd frame header follow its descriptor (RFC 8878, 3.1.1.1)."""
+    if not descriptor:
+        return 0
+    single_segment = descriptor[0] >> 5 & 1
+    window = 1 - single_segment
+    dictionary_id = (0, 1, 2, 4)[descriptor[0] & 3]
+    content_size = (single_segment, 2, 4, 8)[descriptor[0] >> 6]
+    return window + dictionary_id + content_size
+
+
+def _zstd_frame_pieces(stored: ExactReader) -> Iterator[memoryview]:
+    """A zstd frame cut after each of its blocks (its header goes with the first)."""
+    descriptor = stored.peek(5)[4:]
+    head = 5 + _zstd_header_size(descriptor)
+    checksum = 4 if descriptor and descriptor[0] & 4 else 0
+    last = False
+    while not last and len(block_header := stored.peek(head + 3)[head:]) == 3:
+        fields = int.from_bytes(block_header, "little")
+        last = fields & 1 == 1
+        # an RLE block (type 1) holds one byte, its size field says how often it repeats
+        size = 1 if fields >> 1 & 3 == 1 else fields >> 3
+        yield stored.take(head + 3 + size)
+        head = 0
+    # the checksum after the last block, or what is left of a frame the file cuts off
+    yield stored.take(head + (checksum if last else 3))
+
+
+def _zstd_skippable_pieces(stored: ExactReader) -> Iterator[memoryview]:
+    """A skippable frame (no output) in pieces of at most `FEED_BYTES`."""
+    left = 8 + int.from_bytes(stored.peek(8)[4:], "little")
+    while left and (piece := stored.take(min(left, FEED_BYTES))):
+        left -= len(piece)
+        yield piece
+
+
+def _zstd_pieces(raw: Readable) -> Iterator[memoryview]:
+    """The compressed stream cut after each block (RFC 8878). zstd decodes a block only once
+    it holds all of it, and a call that fails returns nothing: fed a block a call, it keeps
+    every block before a damaged one, and a call's output is at most a block (128 KiB). The
+    headers are read only to cut; zstd itself judges them, and what is not a frame is fed
+    as it is, for zstd to reject."""
+    stored = ExactReader(raw)
+    while magic := stored.peek(4):
+        number = int.from_bytes(magic, "little")
+        if number == ZSTD_MAGIC:
+            yield from _zstd_frame_pieces(stored)
+        elif number & ~0xF == ZSTD_SKIPPABLE_MAGIC:
+            yield from _zstd_skippable_pieces(stored)
+        else:
+            while rest := stored.take(FEED_BYTES):
+                yield rest
+
+
 def _zstd_decompressed(raw: Readable) -> Iterator[bytes]:
-    # the reader calls only read(), which every Readable has
-    source = cast(BinaryIO, raw)
-    reader = zstandard.ZstdDecompressor().stream_reader(source, read_across_frames=True)
-    while block := reader.read(READ_BYTES):
-        yield block
+    """zstd decompressed frame after frame, a block a call (see `_zstd_pieces`)."""
+    decompressor = zstandard.ZstdDecompressor()
+    frame: zstandard.ZstdDecompressionObj | None = None
+    for piece in _zstd_pieces(raw):
+        compressed: bytes | memoryview = piece
+        while compressed:
+            if frame is None:
+                frame = decompressor.decompressobj()
+            yield frame.decompress(compressed)
+            if not frame.eof:
+                break
+            compressed = frame.unused_data
+            frame = None
+    if frame is not None:
+        raise EOFError("the zstd stream ends inside a frame")
 
 
 def _plain(raw: Readable) -> Iterator[bytes]:
@@ -125,8 +269,9 @@ def _plain(raw: Readable) -> Iterator[bytes]:
 
 def decompressed_blocks(raw: Readable, compression: str) -> Iterator[bytes]:
     """The decompressed bytes of a file in blocks; raises `CorruptStreamError` where the
-    stream breaks, after every byte before the break was delivered. An error of the storage
-    itself (`OSError`) is not the file's content and is raised as it is."""
+    stream breaks, after every byte the decompressor gives before the break was delivered
+    (for zstd, every block before the broken one). An error of the storage itself (`OSError`)
+    is not the file's content and is raised as it is."""
     blocks = {"gzip": _gunzipped, "zstd": _zstd_decompressed}.get(compression, _plain)(raw)
     delivered = 0
     try:
@@ -145,7 +290,17 @@ Opener = Callable[[ArchiveFile], BinaryIO]
 
 
 def open_local(file: ArchiveFile) -> BinaryIO:
-    return Path(file.uri).open("rb")
+    """A listed file opened for reading, if it is still a regular file: a file swapped for a
+    link since the listing is not followed, nor a FIFO waited on for ever."""
+    descriptor = os.open(file.uri, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, "no longer a regular file")
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def local_blocks(file: ArchiveFile) -> Iterator[bytes]:
@@ -157,13 +312,16 @@ class HashingReader:
     """A stored file read through, hashing its bytes on the way: the manifest's content hash
     costs no second read (SHA-256 runs at over 1 GB/s, the parsing at tens of MB/s)."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, on_read: Callable[[int], None] | None = None) -> None:
         self._raw = raw
         self._hash = hashlib.sha256()
+        self._on_read = on_read
 
     def read(self, size: int = -1, /) -> bytes:
         data = self._raw.read(size)
         self._hash.update(data)
+        if self._on_read is not None:
+            self._on_read(len(data))
         return data
 
     def sha256_of_all(self) -> str:

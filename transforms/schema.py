@@ -117,6 +117,36 @@ def _read_type(annotation: Any, metadata: list[Any], tree: PathTree | None) -> s
     raise TypeError(f"no DuckDB read type for {annotation!r}")
 
 
+def _raw_type(annotation: Any, metadata: list[Any], tree: PathTree | None) -> str:
+    """The read type of a field on a payload path: its elements as JSON text at the end of
+    the path (a list's elements one by one), typed structs on the way there."""
+    annotation, metadata = _unannotated(annotation, metadata)
+    if get_origin(annotation) is list:
+        (item,) = get_args(annotation)
+        return "JSON[]" if tree is None else f"{_raw_type(item, [], tree)}[]"
+    if tree is None:
+        return "JSON"
+    if isclass(annotation) and issubclass(annotation, BaseModel):
+        return struct_type(_raw_columns(annotation, tree))
+    raise TypeError(f"{annotation!r} has no fields to read a path through")
+
+
+def _raw_columns(model: type[BaseModel], tree: PathTree) -> dict[str, str]:
+    return {
+        wire_name(name, field): _raw_type(field.annotation, list(field.metadata), tree[key])
+        for name, field in model.model_fields.items()
+        if (key := wire_name(name, field)) in tree
+    }
+
+
+def line_raw_columns(paths: list[str]) -> dict[str, str]:
+    """`read_json` columns that read the elements on `paths` (`-- payload:` of a pass) as the
+    JSON text DuckDB writes for them, at the top level and inside an envelope's `payload` or
+    `body`: what a row keeps of its event whole (`payload_json`)."""
+    webhook = _raw_columns(WebhookBody, path_tree(paths))
+    return {**webhook, **dict.fromkeys(ENVELOPE_BODIES, struct_type(webhook))}
+
+
 def struct_type(columns: dict[str, str]) -> str:
     """The DuckDB STRUCT of read columns."""
     return "STRUCT(" + ", ".join(f'"{key}" {kind}' for key, kind in columns.items()) + ")"
@@ -210,11 +240,15 @@ def validity_macro_name(model: type[BaseModel]) -> str:
 
 
 def wire_macro(wire: Wire) -> str:
-    """`create macro wire_<name>(value)`: the text matches the scalar's pattern."""
-    return (
-        f"create or replace macro wire_{wire.name}(value) as "
-        f"regexp_full_match(value, '{wire.pattern}')"
-    )
+    """`create macro wire_<name>(value)`: the text matches the scalar's pattern, and a time
+    falls in the run's window (the variables `time_earliest` and `time_latest`)."""
+    check = f"regexp_full_match(value, '{wire.pattern}')"
+    if wire.time_cast:
+        check += (
+            f" and coalesce({wire.time_cast} between getvariable('time_earliest')"
+            " and getvariable('time_latest'), false)"
+        )
+    return f"create or replace macro wire_{wire.name}(value) as {check}"
 
 
 def _field_check(sub: str, annotation: Any, metadata: list[Any], macros: dict[str, str]) -> str:
@@ -267,6 +301,67 @@ def validation_macros(models: list[type[BaseModel]], scalars: list[Wire]) -> lis
         macros.setdefault(f"wire_{wire.name}", wire_macro(wire))
     for model in models:
         _validity_macro(model, macros)
+    return [statement for statement in macros.values() if statement]
+
+
+def masking_macro_name(model: type[BaseModel]) -> str:
+    return f"masked_{_snake(model.__name__)}"
+
+
+_FIELD_MASKS = {
+    "identity": "personal_number({sub})",
+    "message_id": "keyed_digest({sub})",
+    "free_text": "masked_digits({sub})",
+}
+
+
+def _masked_field(sub: str, field: FieldInfo, macros: dict[str, str]) -> str | None:
+    """The SQL of a field's value as `pii=hash|drop` keep it: masked by its personal kind,
+    or None when the field is left out (a text, opaque JSON, an object of such fields)."""
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    kind = extra.get("personal")
+    if kind is not None:
+        mask = _FIELD_MASKS.get(str(kind))
+        return mask.format(sub=sub) if mask else None
+    annotation, metadata = _unannotated(field.annotation, list(field.metadata))
+    wire = next((item for item in metadata if isinstance(item, Wire)), None)
+    if wire is not None:
+        return None if wire.duckdb_type == "JSON" else sub
+    if get_origin(annotation) is list:
+        (item,) = get_args(annotation)
+        macro = _masking_macro(_unannotated(item, [])[0], macros)
+        return f"list_transform({sub}, lambda item: {macro}(item))" if macro else None
+    macro = _masking_macro(annotation, macros)
+    return f"{macro}({sub})" if macro else None
+
+
+def _masking_macro(model: type[BaseModel], macros: dict[str, str]) -> str | None:
+    """Adds the masking macro of `model` to `macros`, after the macros it calls; its name, or
+    None when nothing of the model is kept."""
+    name = masking_macro_name(model)
+    if name not in macros:
+        fields = []
+        for field_name, field in model.model_fields.items():
+            key = wire_name(field_name, field)
+            value = _masked_field(f'value."{key}"', field, macros)
+            if value is not None:
+                fields.append(f"'{key}': {value}")
+        macros[name] = (
+            f"create or replace macro {name}(value) as\n"
+            f"    case when value is not null then {{{', '.join(fields)}}} end"
+            if fields
+            else ""
+        )
+    return name if macros[name] else None
+
+
+def masking_macros(models: list[type[BaseModel]]) -> list[str]:
+    """`create macro masked_<model>(value)` statements, callees first: the value DuckDB read
+    for the model, rebuilt from the fields that carry no customer's data and those masked by
+    their `personal` kind (`transforms.events`), for `payload_json` under `pii=hash|drop`."""
+    macros: dict[str, str] = {}
+    for model in models:
+        _masking_macro(model, macros)
     return [statement for statement in macros.values() if statement]
 
 

@@ -19,7 +19,9 @@ def sql_text(name: str) -> str:
 
 
 READS = "-- reads:"
+PAYLOAD = "-- payload:"
 KEYS = "-- keys:"
+WHOLE_LINE = "."
 # the statement a table's model begins with
 _INSERT = re.compile(r"^insert into (?P<table>\w+) by name$", re.MULTILINE)
 
@@ -42,6 +44,16 @@ def declared_reads(name: str) -> list[str]:
 
 
 @cache
+def declared_payload(name: str) -> list[str]:
+    """The paths of the elements `sql/<name>.sql` keeps whole (its `-- payload:` header line):
+    `.` is the whole line."""
+    payload = _headers(name, PAYLOAD)
+    if not payload:
+        raise ValueError(f"sql/{name}.sql has no '{PAYLOAD}' line")
+    return payload[0]
+
+
+@cache
 def declared_keys(name: str) -> tuple[tuple[str, ...], ...]:
     """The JSON keys without which a line yields nothing in `sql/<name>.sql`: its `-- keys:`
     header lines, each a choice of keys of which a line must hold one (a line yields rows
@@ -54,6 +66,10 @@ def declared_keys(name: str) -> tuple[tuple[str, ...], ...]:
 # and the export ran out of memory under an 800 MB limit; with 65,536 it passes under 400 MB
 # (and is faster: 15.5 s vs 22 s).
 PARTITION_FLUSH_ROWS = 65_536
+# Every DuckDB file the tool creates is written in the storage format of DuckDB 1.2, which
+# every DuckDB client from 1.2 on opens (the command-line tool and the notebooks analysts
+# have); DuckDB 2's own format opens only in DuckDB 2.
+STORAGE_VERSION = "v1.2.0"
 
 
 def connect(
@@ -68,7 +84,10 @@ def connect(
     threads and memory. Unless `ordered`, results and tables keep no particular row order:
     every model orders what it needs, and an insert that must keep its input's order runs
     on one thread (inserting 560,000 statuses took 2.6 s ordered, 1.25 s not)."""
-    connection = duckdb.connect(database, read_only=read_only)
+    config: dict[str, str | bool | int | float | list[str]] = (
+        {} if read_only else {"storage_compatibility_version": STORAGE_VERSION}
+    )
+    connection = duckdb.connect(database, read_only=read_only, config=config)
     connection.execute("set TimeZone = 'UTC'")
     connection.execute(f"set threads = {int(threads)}")
     connection.execute("set memory_limit = $limit", {"limit": memory_limit})
@@ -77,11 +96,15 @@ def connect(
     return connection
 
 
-def run_script(connection: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Run every statement of `sql/<name>.sql` (a script without parameters)."""
+def run_script(
+    connection: duckdb.DuckDBPyConnection, name: str, parameters: dict[str, Any] | None = None
+) -> None:
+    """Run every statement of `sql/<name>.sql`, each with the `parameters` it names."""
+    given = parameters or {}
     with _naming(name):
         for statement in duckdb.extract_statements(sql_text(name)):
-            connection.execute(statement)
+            wanted = {key: given[key] for key in statement.named_parameters}
+            connection.execute(statement, wanted)
 
 
 def run_model(

@@ -83,7 +83,13 @@ class ReadPlan(BaseModel):
     unchanged: int
     retouched: list[ArchiveFile] = []
     vanished: list[str]
+    newly_vanished: list[str] = []
     full_refresh: bool = False
+
+    @property
+    def changes_nothing(self) -> bool:
+        """Nothing to read, no file touched or gone since the last night: the state stays."""
+        return not (self.full_refresh or self.read or self.retouched or self.newly_vanished)
 
 
 class _Known(BaseModel):
@@ -91,6 +97,7 @@ class _Known(BaseModel):
     modified_at: datetime | None
     etag: str | None
     content_sha256: str
+    vanished_at: datetime | None
 
 
 def open_state(path: Path, *, threads: int, memory_limit: str) -> duckdb.DuckDBPyConnection:
@@ -156,7 +163,9 @@ def read_plan(
                 "the whole archive is read again"
             )
             full_refresh = True
-    result = connection.execute("select uri, size, modified_at, etag, content_sha256 from manifest")
+    result = connection.execute(
+        "select uri, size, modified_at, etag, content_sha256, vanished_at from manifest"
+    )
     names = [column[0] for column in result.description]
     known = {
         row[0]: _Known(**dict(zip(names[1:], row[1:], strict=True))) for row in result.fetchall()
@@ -174,7 +183,11 @@ def read_plan(
         elif change == "retouched":
             retouched.append(file)
     return ReadPlan(
-        read=read, unchanged=len(files) - len(read), retouched=retouched, vanished=vanished
+        read=read,
+        unchanged=len(files) - len(read),
+        retouched=retouched,
+        vanished=vanished,
+        newly_vanished=[uri for uri in vanished if known[uri].vanished_at is None],
     )
 
 

@@ -16,9 +16,12 @@ def col(description: str) -> Any:
 
 
 def personal_col(description: str, kind: str) -> Any:
-    """A column of personal data (`transforms.personal`): a customer's phone number
-    (`number`, kept, hashed or dropped), a text a customer wrote or was sent (`text`, kept or
-    dropped), or an identity digest that may hold either (`digest`, kept or keyed-hashed)."""
+    """A column of personal data (`transforms.personal`): a customer's phone number or
+    business-scoped user id (`number`: kept, hashed or dropped), a message id, which encodes
+    the recipient's number (`message_id`: kept or hashed), a text a customer wrote or was sent
+    (`text`: kept or dropped), a free text that may quote a number (`free_text`: kept, or
+    its long digit runs masked), an element's JSON (`payload`: masked as it is read), or an
+    identity digest that may hold any of them (`digest`: kept or keyed-hashed)."""
     return Field(default=None, description=description, json_schema_extra={"personal": kind})
 
 
@@ -36,9 +39,12 @@ class Table(BaseModel):
 class Provenance(Table):
     event_time: datetime = col(
         "When the event happened (UTC): the payload's timestamp, else the envelope's "
-        "received_at, else the hour or day in the file path, else the file's modification time"
+        "received_at, else (API errors and accepted events) the time of the message's first "
+        "template send, else the hour or day in the file path, else the file's modification time"
     )
-    event_time_source: str = col("Where event_time came from: payload, envelope, path or file")
+    event_time_source: str = col(
+        "Where event_time came from: payload, envelope, message, path or file"
+    )
     source_file: str = col("URI of the archive file the event was read from (its first copy)")
     line_no: int = col("1-based line number of the event in source_file")
     ingested_at: datetime = col("When the nightly run first read source_file (UTC)")
@@ -49,11 +55,23 @@ class Accepted(Provenance):
     """One row per message id in an accepted event: WhatsApp accepted an outbound message."""
 
     key: str | None = col("Insider One tracking key of the message (whatsapp-...)")
-    message_id: str = col("WhatsApp message id (wamid) assigned to the message")
+    message_id: str = personal_col(
+        "WhatsApp message id (wamid) assigned to the message", "message_id"
+    )
     message_status: str | None = col("messages[].message_status when given (e.g. accepted)")
-    sender: str | None = col("Business phone number, digits only (SPEC 3 sender resolution)")
+    sender: str | None = col("Business phone number, digits only (contract §3, sender)")
     recipient: str | None = personal_col(
         "Customer's WhatsApp id (contacts[].wa_id, else input), digits", "number"
+    )
+    recipient_user_id: str | None = personal_col(
+        "Customer's business-scoped user id (contacts[].user_id)", "number"
+    )
+    parent_user_id: str | None = personal_col(
+        "Customer's parent business-scoped user id (contacts[].parent_user_id)", "number"
+    )
+    payload_json: str | None = personal_col(
+        'The event as JSON: {"message": <messages[] element>, "contact": <its contact>}',
+        "payload",
     )
 
 
@@ -76,6 +94,7 @@ class TemplateSends(Provenance):
     components: str | None = personal_col(
         "Template components with their parameters, as JSON", "text"
     )
+    payload_json: str | None = personal_col("The template send's body as JSON", "payload")
 
 
 class Statuses(Provenance):
@@ -86,11 +105,22 @@ class Statuses(Provenance):
         "Tracking key: the event's own, else the one an accepted event or another status "
         "links to the same message_id"
     )
-    message_id: str = col("WhatsApp message id (wamid) the status is about")
+    message_id: str = personal_col("WhatsApp message id (wamid) the status is about", "message_id")
     status: str = col("sent, delivered, read, failed, played, deleted, warning, or as received")
+    status_type: str | None = col(
+        "statuses[].type: message (or NULL) for a message; another type (payment) is no "
+        "message and counts in no metric"
+    )
     sender: str | None = col("Business phone number, digits only")
     phone_number_id: str | None = col("Business phone number id (metadata.phone_number_id)")
     recipient: str | None = personal_col("Customer's WhatsApp id (recipient_id), digits", "number")
+    recipient_user_id: str | None = personal_col(
+        "Customer's business-scoped user id (recipient_user_id)", "number"
+    )
+    parent_user_id: str | None = personal_col(
+        "Customer's parent business-scoped user id (recipient_parent_user_id)", "number"
+    )
+    recipient_type: str | None = col("individual, or group for a message to a group")
     conversation_id: str | None = col("Conversation id (conversation.id)")
     conversation_origin: str | None = col("Conversation category (conversation.origin.type)")
     conversation_expires_at: datetime | None = col("conversation.expiration_timestamp (UTC)")
@@ -101,23 +131,36 @@ class Statuses(Provenance):
     biz_opaque_callback_data: str | None = col("Callback data the business attached on send")
     error_count: int = col("Number of errors attached to the status (each is a row of errors)")
     api: str = col("cloud (entry[].changes[] webhook) or on_premise (bare statuses[] body)")
+    payload_json: str | None = personal_col("The statuses[] element as JSON", "payload")
 
 
 class Replies(Provenance):
     """One row per customer reply (every entry x change x message), de-duplicated on reply_id."""
 
-    reply_id: str = col("WhatsApp id of the customer's message (messages[].id)")
+    reply_id: str = personal_col(
+        "WhatsApp id of the customer's message (messages[].id)", "message_id"
+    )
     key: str | None = col("Tracking key if the vendor set one (usually empty on replies)")
     sender: str | None = col("Business phone number the customer wrote to, digits only")
     phone_number_id: str | None = col("Business phone number id (metadata.phone_number_id)")
     customer: str | None = personal_col(
         "Customer's WhatsApp id (messages[].from), digits", "number"
     )
+    customer_user_id: str | None = personal_col(
+        "Customer's business-scoped user id (messages[].from_user_id)", "number"
+    )
+    parent_user_id: str | None = personal_col(
+        "Customer's parent business-scoped user id (messages[].from_parent_user_id)", "number"
+    )
     type: str | None = col("Reply type: text, image, button, interactive, reaction, ...")
-    context_id: str | None = col("wamid of the business message replied to (context.id)")
+    context_id: str | None = personal_col(
+        "wamid of the business message replied to (context.id)", "message_id"
+    )
     context_from: str | None = col("Sender of the message replied to (context.from), digits")
     text_body: str | None = personal_col("text.body of a text reply", "text")
-    media_id: str | None = col("Media id of an image, video, audio, document or sticker")
+    media_id: str | None = col(
+        "Media id of an image, video, audio (On-Premise voice included), document or sticker"
+    )
     media_mime_type: str | None = col("Media MIME type")
     media_sha256: str | None = col("Media sha256")
     media_filename: str | None = personal_col("Document file name", "text")
@@ -133,15 +176,16 @@ class Replies(Provenance):
         "interactive.nfm_reply.response_json of a Flow reply", "text"
     )
     reaction_emoji: str | None = col("Emoji of a reaction")
-    reaction_message_id: str | None = col("wamid the reaction is about")
+    reaction_message_id: str | None = personal_col("wamid the reaction is about", "message_id")
     location_latitude: float | None = personal_col("Latitude of a location reply", "text")
     location_longitude: float | None = personal_col("Longitude of a location reply", "text")
     location_name: str | None = personal_col("Name of a location reply", "text")
     location_address: str | None = personal_col("Address of a location reply", "text")
-    message_json: str | None = personal_col(
-        "The whole message as read, for the fields not in columns", "text"
-    )
     api: str = col("cloud (entry[].changes[] webhook) or on_premise (top-level messages[])")
+    payload_json: str | None = personal_col(
+        "The messages[] element as JSON, with every field (group_id, edit, revoke, ...)",
+        "payload",
+    )
 
 
 class Errors(Provenance):
@@ -150,17 +194,29 @@ class Errors(Provenance):
 
     source: str = col("api_error, status, reply or webhook")
     key: str | None = col("Tracking key of the message (resolved through message_id if absent)")
-    message_id: str | None = col("wamid of the message; NULL for synchronous API errors")
+    message_id: str | None = personal_col(
+        "wamid of the message; NULL for synchronous API errors", "message_id"
+    )
     sender: str | None = col("Business phone number, digits only")
     code: int | None = col("Error code (integer)")
-    title: str | None = col("Error title")
-    message: str | None = col("Error message")
-    details: str | None = col("error_data.details, or details of an On-Premise error")
+    title: str | None = personal_col(
+        "Error title: the error's title, else its message without the '(#code) ' prefix",
+        "free_text",
+    )
+    message: str | None = personal_col("Error message, as sent", "free_text")
+    details: str | None = personal_col(
+        "error_data.details, or details of an On-Premise error", "free_text"
+    )
     type: str | None = col("Error type (e.g. OAuthException)")
     fbtrace_id: str | None = col("Meta trace id")
     href: str | None = col("Link to the error's documentation")
     error_subcode: int | None = col("error_subcode, when given")
     status: str | None = col("The status the error came with (source status)")
+    status_type: str | None = col(
+        "The type of the status the error came with: an error of a status that is no message "
+        "(payment) counts in no metric"
+    )
+    payload_json: str | None = personal_col("The error element as JSON", "payload")
     category: str = built_col("Catalogue category: auth, rate_limit, account, ... or other")
     is_rate_limit: bool = built_col("The code is a rate-limit code (SPEC 6)")
     retryable: bool = built_col("Retrying the same message can succeed (SPEC 6)")
@@ -254,11 +310,16 @@ class Messages(Table):
     lifecycle (SPEC 3 and 4)."""
 
     key: str | None = col("Tracking key; NULL for a message known only by its wamid")
-    message_id: str | None = col("WhatsApp message id (wamid); NULL if WhatsApp never gave one")
+    message_id: str | None = personal_col(
+        "WhatsApp message id (wamid); NULL if WhatsApp never gave one", "message_id"
+    )
     sender: str | None = col("Business phone number, digits only")
     template: str | None = col("Template name of the message's template send, joined by key")
     language: str | None = col("Template language code")
     recipient: str | None = personal_col("Customer's WhatsApp id, digits", "number")
+    recipient_user_id: str | None = personal_col(
+        "Customer's business-scoped user id (from an accepted event or a status)", "number"
+    )
     message_day: date = col("UTC date of the message's earliest event: all outcomes count here")
     first_event_at: datetime = col("Earliest event time of the message")
     accepted_at: datetime | None = col("First accepted event or status")
@@ -283,8 +344,8 @@ class DeliveryDaily(Table):
     messages, every outcome counts on the message's day, however late it arrived."""
 
     day: date = col("Message day: UTC date of the message's earliest event")
-    sender: str = col("Business phone number, digits; 'unknown' when no event names it")
-    template: str = col("Template name; '(none)' for messages without a template send")
+    sender: str | None = col("Business phone number, digits; NULL when no event names it")
+    template: str | None = col("Template name; NULL for messages without a template send")
     attempted: int = col("Outbound messages")
     accepted: int = col("Messages with an accepted event or any status")
     sent: int = col("Messages with a sent, delivered or read status")
@@ -309,8 +370,10 @@ class ErrorBreakdown(Table):
     and the share of the failing messages it touched."""
 
     day: date = col("UTC date of the errors' event time")
-    sender: str = col("Business phone number, digits; 'unknown' when no event names it")
-    template: str = col("Template of the erring message; '(none)' when none or no message")
+    sender: str | None = col("Business phone number, digits; NULL when no event names it")
+    template: str | None = col(
+        "Template of the erring message; NULL when it has none or the error no message"
+    )
     code: int | None = col("Error code")
     title: str | None = col(
         "Most frequent title of the errors (their message where they have no title), "
@@ -332,7 +395,7 @@ class RateLimitIncidents(Table):
     gap (5 minutes, a setting) of the previous one belongs to the same incident."""
 
     incident_id: str = col("Stable id: the same sender and start give the same id on every run")
-    sender: str = col("Business phone number, digits; 'unknown' when no event names it")
+    sender: str | None = col("Business phone number, digits; NULL when no event names it")
     started_at: datetime = col("Event time of the incident's first rate-limit error")
     ended_at: datetime = col("Event time of its last one")
     duration_s: float = col("ended_at - started_at in seconds")
@@ -341,7 +404,32 @@ class RateLimitIncidents(Table):
     codes: list[int] = col("The rate-limit codes seen, ascending")
     templates: list[str] = col("The templates of the messages hit, alphabetical")
     peak_events_per_minute: int = col("Most errors in one calendar minute (UTC) of the incident")
+    approximate: bool = col(
+        "Some of its errors have only a folder's hour or day, or a file's time, for a time: "
+        "start, end, duration and peak are then only as precise as that"
+    )
     day_column: ClassVar[str | None] = "started_at"
+
+
+class Runs(Table):
+    """The nightly runs, published or not, as the runs log beside the warehouse holds them at
+    this warehouse's publish (`wa-etl status` shows the newest log): what each run read and
+    how it ended. With `alerts`, the one table a run repeated on the same archive changes."""
+
+    run_id: str = col("Id of the run: its start (UTC) and a random suffix")
+    started_at: datetime = col("When the run started (UTC)")
+    finished_at: datetime | None = col("When it ended; NULL while it works")
+    as_of: datetime | None = col("The time report_missing was judged at")
+    outcome: str = col(
+        "published, nothing_new (nothing to read), failed (nothing published), locked "
+        "(another run held the warehouse), or running"
+    )
+    files_read: int = col("Files read whole")
+    lines: int = col("Lines of the files read")
+    quarantined: int = col("Lines of the files read put in quarantine")
+    unreadable_files: list[str] = col("Files (or folders) that could not be read")
+    complete: bool = col("Every file of the archive was read: no unreadable file")
+    message: str | None = col("Why the run failed, or what it warned of")
 
 
 RAW_TABLES: dict[str, type[Table]] = {
@@ -362,4 +450,7 @@ TABLES: dict[str, type[Table]] = {
     "delivery_daily": DeliveryDaily,
     "error_breakdown": ErrorBreakdown,
     "rate_limit_incidents": RateLimitIncidents,
+    "runs": Runs,
 }
+RUN_TABLES = ("runs",)
+"""The tables that tell of the runs, not of the archive: a night repeated changes them."""

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from pydantic_core import from_json
 
 from transforms.events import ENVELOPE_BODIES, ArchiveLine, unwrapped_webhook
+from transforms.wire import TimeWindow
 
 MAX_FIELD_ERRORS = 5
 
@@ -83,13 +84,14 @@ def parsed_object(raw: bytes, *, unterminated: bool) -> dict[str, Any] | Rejecte
     return value
 
 
-def verdict(raw: bytes, *, unterminated: bool = False) -> Verdict:
-    """Whether a raw line is a valid event, by the pydantic models."""
+def verdict(raw: bytes, *, window: TimeWindow | None = None, unterminated: bool = False) -> Verdict:
+    """Whether a raw line is a valid event, by the pydantic models, its times in the run's
+    `window` (by default, that of a run starting now)."""
     parsed = parsed_object(raw, unterminated=unterminated)
     if isinstance(parsed, Rejected):
         return parsed
     try:
-        line = ArchiveLine.model_validate(parsed)
+        line = ArchiveLine.model_validate(parsed, context={"window": window})
     except ValidationError as error:
         return Rejected(validation_reason(error))
     return Accepted(line)
@@ -103,3 +105,30 @@ def webhook_keys(raw: bytes) -> list[str]:
         return []
     envelope = {"received_at", "sender", *ENVELOPE_BODIES}
     return [key for key in unwrapped_webhook(parsed) if key not in envelope]
+
+
+def _changes(webhook: dict[str, Any]) -> list[dict[str, Any]]:
+    entries = webhook.get("entry")
+    return [
+        change
+        for entry in (entries if isinstance(entries, list) else [])
+        if isinstance(entry, dict) and isinstance(entry.get("changes"), list)
+        for change in entry["changes"]
+        if isinstance(change, dict)
+    ]
+
+
+def unclassified_reason(raw: bytes) -> str:
+    """Why a valid JSON object yields no rows, in words an analyst can act on: the webhook
+    fields that are not message events (`calls`, `flows`, ...), or else its keys."""
+    parsed = parsed_object(raw, unterminated=False)
+    webhook = unwrapped_webhook(parsed) if isinstance(parsed, dict) else {}
+    changes = _changes(webhook)
+    fields = sorted({str(change.get("field")) for change in changes if change.get("field")})
+    other = [field for field in fields if field != "messages"]
+    if other:
+        return f"webhook change of field {', '.join(other)}: not a message event"
+    if changes:
+        return "webhook change of field messages without statuses, messages or errors with a code"
+    keys = ", ".join(webhook_keys(raw)) or "none"
+    return f"JSON object of no known event kind (keys: {keys})"

@@ -68,10 +68,18 @@ with found as (
 )
 
 select rowid as row_id, * from messages as taken semi join found on taken.rowid = found.row_id;
--- their customers: replies may move between their messages and the customers' others
+-- their customers (a phone number or a business-scoped user id: both name a customer, and
+-- the two never spell the same text): replies may move between their messages and the
+-- customers' others
 create or replace temp table scope_customers as
-select distinct recipient as customer from messages
-where rowid in (select row_id from removed_messages) and recipient is not null;
+with taken_out as (
+    select recipient, recipient_user_id from messages
+    where rowid in (select row_id from removed_messages)
+)
+
+select recipient as customer from taken_out where recipient is not null
+union
+select recipient_user_id from taken_out where recipient_user_id is not null;
 delete from messages where rowid in (select row_id from removed_messages);
 
 delete from rate_limit_incidents;

@@ -6,7 +6,16 @@
 -- another). Every reply is judged against these: the ones to other customers find none of
 -- them. Each message keeps its day and its present reply outcome, for `reattributed`.
 create or replace temp macro judged_columns(message_table) as table
-    select key, message_id, sender, recipient, first_event_at, message_day, replied, first_reply_at
+    select
+        key,
+        message_id,
+        sender,
+        recipient,
+        recipient_user_id,
+        first_event_at,
+        message_day,
+        replied,
+        first_reply_at
     from query_table(message_table);
 
 create or replace temp table context_messages as
@@ -16,21 +25,30 @@ semi join new_replies on judged.message_id = new_replies.context_id;
 insert into scope_customers
 select recipient from inserted_messages where recipient is not null
 union
+select recipient_user_id from inserted_messages where recipient_user_id is not null
+union
 select customer from new_replies where customer is not null
 union
-select recipient from context_messages where recipient is not null;
+select customer_user_id from new_replies where customer_user_id is not null
+union
+select recipient from context_messages where recipient is not null
+union
+select recipient_user_id from context_messages where recipient_user_id is not null;
 
 create or replace temp table message_lifecycle as
 with to_customers as (
     from judged_columns('messages') as judged
     semi join scope_customers on judged.recipient = scope_customers.customer
+    union
+    from judged_columns('messages') as judged
+    semi join scope_customers on judged.recipient_user_id = scope_customers.customer
 ),
 
--- a message with a recipient is among the customers' already
+-- a message with a recipient (or a user id) is among the customers' already
 without_recipient as (
-    from context_messages where recipient is null
+    from context_messages where recipient is null and recipient_user_id is null
     union
-    from judged_columns('inserted_messages') where recipient is null
+    from judged_columns('inserted_messages') where recipient is null and recipient_user_id is null
 ),
 
 scoped as (

@@ -3,7 +3,7 @@
 -- (`new_rows_<table>`). `found` looks these up among the rows the warehouse already holds;
 -- `hits` and `grow` widen what it finds to every message whose rows the new events can change.
 create or replace temp table new_replies as
-select reply_id, customer, context_id from new_rows_replies
+select reply_id, customer, customer_user_id, context_id from new_rows_replies
 semi join new_files using (source_file);
 
 create or replace temp table new_events as

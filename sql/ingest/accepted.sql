@@ -1,12 +1,14 @@
 -- reads: messages, contacts, entry?, key, timestamp
+-- payload: messages, contacts
 -- keys: messages
--- Landing rows of `accepted`: one per message id of an accepted event (top-level messages[]
--- and contacts[], no entry, messages without `from`). Every top-level message is checked
--- against the Message model here, whichever event it belongs to; one with a `from` is an
--- On-Premise reply (replies.sql). Unique on the event's canonical form and the position.
+-- Landing rows of `accepted`: one per message id of an accepted event (top-level messages[],
+-- with or without contacts[], no entry, messages without `from`). Every top-level message is
+-- checked against the Message model here, whichever event it belongs to; one with a `from` is
+-- an On-Premise reply (replies.sql). A row keeps its message and its contact whole as JSON.
+-- Unique on the event's canonical form and the position.
 create or replace temp table chunk_accepted as
 with typed as (
-    select * from batch_lines($batch_path, $read_columns, $maximum_object_size)
+    select * from batch_lines($batch_path, $read_columns, $raw_columns, true, $maximum_object_size)
 ),
 
 unwrapped as (
@@ -19,7 +21,9 @@ unwrapped as (
             sender
         ) as line,
         coalesce(payload.messages, body.messages, messages) as top_messages,
+        coalesce(raw.payload.messages, raw.body.messages, raw.messages) as raw_top_messages,
         coalesce(payload.contacts, body.contacts, contacts) as contacts,
+        coalesce(raw.payload.contacts, raw.body.contacts, raw.contacts) as raw_contacts,
         coalesce(payload.entry, body.entry, entry) is not null as has_entry
     from typed
 ),
@@ -29,8 +33,10 @@ items as (
         ordinal,
         line,
         contacts,
+        raw_contacts,
         has_entry,
         unnest(top_messages) as message,
+        unnest(raw_top_messages) as raw_message,
         generate_subscripts(top_messages, 1) as item_index,
         -- the event's own fields, as the rows keep them: hashing the read structs as JSON
         -- (every field of the Message model, mostly null) cost half the pass
@@ -50,12 +56,15 @@ flat as (
         line,
         item_index as seq,
         valid_message(message) as is_valid,
-        contacts is not null and not has_entry and message."from" is null as is_accepted,
+        not has_entry and message."from" is null as is_accepted,
         message.id as message_id,
         message.message_status as message_status,
         null::varchar as sender,
         -- the contact at the message's position, else the last one
         contacts[least(item_index, len(contacts))] as contact,
+        raw_contacts[least(item_index, len(raw_contacts))] as raw_contact,
+        message,
+        raw_message,
         event_hash
     from items
     where message is not null
@@ -63,9 +72,16 @@ flat as (
 
 final as (
     select
-        flat.* exclude (contact, is_accepted, event_hash, is_valid, line),
-        flat.is_valid and flat.line.is_valid as is_valid,
+        flat.* exclude (
+            message, contact, raw_message, raw_contact, is_accepted, event_hash, is_valid, line
+        ),
         digits(coalesce(contact.wa_id, contact.input)) as recipient,
+        contact.user_id as recipient_user_id,
+        contact.parent_user_id as parent_user_id,
+        kept_payload(
+            json_object('message', flat.raw_message, 'contact', flat.raw_contact),
+            {'message': masked_message(flat.message), 'contact': masked_contact(flat.contact)}
+        ) as payload_json,
         flat.line.key,
         resolved_event_time(
             flat.line.line_time,
@@ -73,6 +89,7 @@ final as (
             origin.path_time,
             origin.file_time
         ) as event,
+        flat.is_valid and flat.line.is_valid as is_valid,
         to_json([flat.line.key, flat.event_hash, flat.seq::varchar]) as dedupe_key,
         origin.source_file,
         origin.line_no,

@@ -1,14 +1,17 @@
--- reads: error, errors, entry.changes.value.metadata, entry.changes.value.errors, entry.changes.value.statuses.id, entry.changes.value.statuses.status, entry.changes.value.statuses.timestamp, entry.changes.value.statuses.errors, entry.changes.value.messages.id, entry.changes.value.messages.timestamp, entry.changes.value.messages.errors, statuses.id, statuses.status, statuses.timestamp, statuses.errors, messages.id, messages.from, messages.timestamp, messages.errors, key, timestamp
+-- reads: error, errors, entry.changes.field, entry.changes.value.metadata, entry.changes.value.errors, entry.changes.value.statuses.id, entry.changes.value.statuses.status, entry.changes.value.statuses.type, entry.changes.value.statuses.timestamp, entry.changes.value.statuses.errors, entry.changes.value.messages.id, entry.changes.value.messages.timestamp, entry.changes.value.messages.errors, statuses.id, statuses.status, statuses.type, statuses.timestamp, statuses.errors, messages.id, messages.from, messages.timestamp, messages.errors, key, timestamp
+-- payload: error, errors, entry.changes.value.errors, entry.changes.value.statuses.errors, entry.changes.value.messages.errors, statuses.errors, messages.errors
 -- keys: error, errors
--- Landing rows of `errors`, from all four sources (SPEC 2): API errors (a Cloud `error` object
--- or On-Premise `errors[]`), the errors of statuses and of replies, and webhook errors
--- (entry[].changes[].value.errors[]). API and webhook errors are checked against the
+-- Landing rows of `errors`, from all four sources (contract §2): API errors (a Cloud `error`
+-- object or On-Premise `errors[]`), the errors of statuses and of replies, and webhook errors
+-- (entry[].changes[].value.errors[]; an element without a code, a Flows alert, is none), of
+-- changes of the field `messages` only. API and webhook errors are checked against the
 -- ErrorObject model here; status and reply errors with their status or message (statuses.sql,
--- replies.sql, accepted.sql). Category, rate-limit and retryable come from the catalogue in the
--- build. Each row is unique on the identity of its event and its place in it.
+-- replies.sql, accepted.sql). Each error element is kept whole as JSON. Category, rate-limit
+-- and retryable come from the catalogue in the build. Each row is unique on the identity of
+-- its event and its place in it.
 create or replace temp table chunk_errors as
 with typed as (
-    select * from batch_lines($batch_path, $read_columns, $maximum_object_size)
+    select * from batch_lines($batch_path, $read_columns, $raw_columns, true, $maximum_object_size)
 ),
 
 -- `unwrapped` is read by five sources: materialised once, it is planned in half the time
@@ -23,10 +26,15 @@ unwrapped as materialized (
             sender
         ) as line,
         coalesce(payload.error, body.error, error) as api_error,
+        coalesce(raw.payload.error, raw.body.error, raw.error) as raw_api_error,
         coalesce(payload.errors, body.errors, errors) as api_errors,
+        coalesce(raw.payload.errors, raw.body.errors, raw.errors) as raw_api_errors,
         coalesce(payload.entry, body.entry, entry) as entries,
+        coalesce(raw.payload.entry, raw.body.entry, raw.entry) as raw_entries,
         coalesce(payload.statuses, body.statuses, statuses) as bare_statuses,
-        coalesce(payload.messages, body.messages, messages) as top_messages
+        coalesce(raw.payload.statuses, raw.body.statuses, raw.statuses) as raw_bare_statuses,
+        coalesce(payload.messages, body.messages, messages) as top_messages,
+        coalesce(raw.payload.messages, raw.body.messages, raw.messages) as raw_top_messages
     from typed
 ),
 
@@ -35,6 +43,7 @@ entries as (
         ordinal,
         line,
         unnest(entries) as entry,
+        unnest(raw_entries) as raw_entry,
         generate_subscripts(entries, 1) as entry_index
     from unwrapped
     where entries is not null
@@ -46,9 +55,14 @@ changes as (
         line,
         entry_index,
         unnest(entry.changes) as change,
+        unnest(raw_entry.changes) as raw_change,
         generate_subscripts(entry.changes, 1) as change_index
     from entries
     where entry.changes is not null
+),
+
+message_changes as (
+    select * from changes where is_message_change(change.field)
 ),
 
 reports as (
@@ -58,14 +72,16 @@ reports as (
         change.value.metadata as metadata,
         (entry_index * 1000 + change_index) * 1000000 as seq_base,
         unnest(change.value.statuses) as report,
+        unnest(raw_change.value.statuses) as raw_report,
         generate_subscripts(change.value.statuses, 1) as item_index
-    from changes
+    from message_changes
     where change.value.statuses is not null
     union all by name
     select
         ordinal,
         line,
         unnest(bare_statuses) as report,
+        unnest(raw_bare_statuses) as raw_report,
         generate_subscripts(bare_statuses, 1) as item_index
     from unwrapped
     where bare_statuses is not null
@@ -78,14 +94,16 @@ messages as (
         change.value.metadata as metadata,
         (entry_index * 1000 + change_index) * 1000000 as seq_base,
         unnest(change.value.messages) as message,
+        unnest(raw_change.value.messages) as raw_message,
         generate_subscripts(change.value.messages, 1) as item_index
-    from changes
+    from message_changes
     where change.value.messages is not null
     union all by name
     select
         ordinal,
         line,
         unnest(top_messages) as message,
+        unnest(raw_top_messages) as raw_message,
         generate_subscripts(top_messages, 1) as item_index
     from unwrapped
     where top_messages is not null and entries is null
@@ -97,6 +115,7 @@ cloud_api_errors as (
         line,
         'api_error' as source,
         api_error as error,
+        raw_api_error as raw_error,
         true as checked,
         1 as error_index,
         [md5(to_json(api_error))] as identity
@@ -110,6 +129,7 @@ on_premise_api_errors as (
         line,
         'api_error' as source,
         unnest(api_errors) as error,
+        unnest(raw_api_errors) as raw_error,
         true as checked,
         generate_subscripts(api_errors, 1) as error_index,
         [md5(to_json(api_errors))] as identity
@@ -125,8 +145,10 @@ status_errors as (
         metadata,
         report.id as message_id,
         report.status as status,
+        report.type as status_type,
         unix_time(report.timestamp) as payload_time,
         unnest(report.errors) as error,
+        unnest(raw_report.errors) as raw_error,
         false as checked,
         coalesce(seq_base, 0) + item_index * 1000 as seq_base,
         generate_subscripts(report.errors, 1) as error_index,
@@ -144,6 +166,7 @@ reply_errors as (
         message.id as message_id,
         unix_time(message.timestamp) as payload_time,
         unnest(message.errors) as error,
+        unnest(raw_message.errors) as raw_error,
         false as checked,
         coalesce(seq_base, 0) + item_index * 1000 as seq_base,
         generate_subscripts(message.errors, 1) as error_index,
@@ -159,6 +182,7 @@ webhook_errors as (
         'webhook' as source,
         change.value.metadata as metadata,
         unnest(change.value.errors) as error,
+        unnest(raw_change.value.errors) as raw_error,
         true as checked,
         (entry_index * 1000 + change_index) * 1000000 as seq_base,
         generate_subscripts(change.value.errors, 1) as error_index,
@@ -167,7 +191,7 @@ webhook_errors as (
             entry_index::varchar,
             change_index::varchar
         ] as identity
-    from changes
+    from message_changes
     where change.value.errors is not null
 ),
 
@@ -176,7 +200,8 @@ all_errors as (
     union all by name select * from on_premise_api_errors
     union all by name select * from status_errors
     union all by name select * from reply_errors
-    union all by name select * from webhook_errors
+    -- a Flows alert ({error_type, error_count}) has no code: it is no error
+    union all by name select * from webhook_errors where error.code is not null
 ),
 
 flat as (
@@ -189,7 +214,7 @@ flat as (
         message_id,
         digits(metadata.display_phone_number) as sender,
         integer_code(error.code) as code,
-        error.title as title,
+        coalesce(error.title, without_code_prefix(error.message)) as title,
         error.message as message,
         coalesce(error.error_data.details, error.details) as details,
         error.type as type,
@@ -197,6 +222,8 @@ flat as (
         error.href as href,
         integer_code(error.error_subcode) as error_subcode,
         status,
+        status_type,
+        kept_payload(raw_error, masked_error_object(error)) as payload_json,
         payload_time,
         list_concat([source], identity, [error_index::varchar]) as identity
     from all_errors
@@ -206,7 +233,6 @@ flat as (
 final as (
     select
         flat.* exclude (payload_time, identity, is_valid, line),
-        flat.is_valid and flat.line.is_valid as is_valid,
         flat.line.key,
         resolved_event_time(
             coalesce(flat.payload_time, flat.line.line_time),
@@ -214,6 +240,7 @@ final as (
             origin.path_time,
             origin.file_time
         ) as event,
+        flat.is_valid and flat.line.is_valid as is_valid,
         to_json(list_concat([flat.line.key], flat.identity)) as dedupe_key,
         origin.source_file,
         origin.line_no,

@@ -8,18 +8,37 @@
 -- (those that may hold its keys); the variable `pass_ordinals` gives each its ordinal in the
 -- batch, which numbers the non-blank lines in order (a lookup, not a join: joining would copy
 -- the wide structs). Every line is a record: one that is no JSON object fails the read.
+-- Beside each line, `raw`: the same line read again for the elements a row keeps whole
+-- (`raw_columns`, the pass's `-- payload:` paths, as JSON text), or, with `raw_records` false,
+-- the whole line as JSON; the two reads of one file on one thread give the lines in the same
+-- order, so they are put side by side (a positional join), not joined on a key.
 -- DuckDB reads a file on one thread, so batches are read in parallel.
-create or replace macro batch_lines(batch_path, read_columns, object_size) as table
+create or replace macro batch_lines(batch_path, read_columns, raw_columns, raw_records, object_size)
+as table
     select
-        getvariable('pass_ordinals')[ordinality] as ordinal,
-        * exclude (ordinality)
-    from read_json(
-        batch_path,
-        columns = read_columns,
-        format = 'newline_delimited',
-        records = true,
-        maximum_object_size = object_size
-    ) with ordinality;
+        getvariable('pass_ordinals')[typed.ordinality] as ordinal,
+        typed.* exclude (ordinality),
+        raws.raw
+    from (
+        select *
+        from read_json(
+            batch_path,
+            columns = read_columns,
+            format = 'newline_delimited',
+            records = true,
+            maximum_object_size = object_size
+        ) with ordinality
+    ) as typed
+    positional join (
+        select raw
+        from read_json(
+            batch_path,
+            columns = raw_columns,
+            format = 'newline_delimited',
+            records = raw_records,
+            maximum_object_size = object_size
+        ) as raw
+    ) as raws;
 
 create or replace macro unix_time(value) as to_timestamp(try_cast(value as bigint));
 
@@ -42,6 +61,25 @@ create or replace macro envelope_time(value) as
 create or replace macro digits(value) as
     nullif(regexp_replace(value, '[+\s-]', '', 'g'), '');
 
+-- A Cloud API error's message starts with its code, "(#130429) Rate limit hit": the title is
+-- the rest, as the catalogue and an On-Premise error's title give it.
+create or replace macro without_code_prefix(value) as
+    regexp_replace(value, '^\(#[0-9]+\)\s*', '');
+
+-- Only the changes of the field `messages` (or of no field) are message events; `calls`,
+-- `flows`, `message_template_status_update`, ... are not.
+create or replace macro is_message_change(field) as
+    field is null or field = 'messages';
+
+-- What a row keeps of its event (`payload_json`): the element as read (`raw_json`), or
+-- under pii=hash|drop the element rebuilt from its known fields, masked (`masked`, from the
+-- generated `masked_<model>` macros).
+create or replace macro kept_payload(raw_json, masked) as
+    case getvariable('pii')
+        when 'keep' then raw_json::varchar
+        else json_strip_nulls(to_json(masked))::varchar
+    end;
+
 -- What a line says besides its events, whichever pass reads it: its tracking key and
 -- timestamp (for events with no timestamp of their own, at the top of the body), its
 -- envelope's time and sender, and whether these are valid. `key` and `timestamp` come from the
@@ -59,8 +97,12 @@ create or replace macro line_envelope(key, timestamp, received_at, sender) as {
         )
 };
 
--- SPEC 3, event time: the payload's timestamp, else the envelope's received_at, else the
--- hour or day in the path, else the file's modification time; with where it came from.
+-- Event time (contract §3): the payload's timestamp, else the envelope's received_at, else
+-- the hour or day in the path, else the file's modification time; with where it came from.
+-- A path's or a file's time out of the run's window is none (`batch_files`): a row with no
+-- time at all is invalid (`no_event_time`), and its line is quarantined. (The build puts the
+-- time of the message's first template send before the path's and the file's, for API errors
+-- and accepted events: `models/deduplicated`.)
 create or replace macro resolved_event_time(payload_time, received_at, path_time, file_time) as
     case
         when payload_time is not null then {'time': payload_time, 'source': 'payload'}
@@ -68,3 +110,8 @@ create or replace macro resolved_event_time(payload_time, received_at, path_time
         when path_time is not null then {'time': path_time, 'source': 'path'}
         else {'time': file_time, 'source': 'file'}
     end;
+
+-- Why a line is invalid when the event models accept it: none of its rows has a time.
+create or replace macro no_event_time() as
+    'no event time: the line has no timestamp and no envelope time, its path no date, and its '
+    || 'file''s modification time is out of range';

@@ -11,3 +11,24 @@ create or replace macro personal_number(value) as
         when 'keep' then value
         when 'hash' then keyed_digest(value)
     end;
+
+-- A free text (an error's title, message or details) with every run of 8 to 15 digits that
+-- is not a catalogue code (variable `catalogue_codes`) masked: a phone number may hide there.
+-- `masked_digits` in transforms/personal.py is the same rule for the texts Python writes.
+create or replace macro masked_digits(value) as
+    case
+        when getvariable('pii') = 'keep' or value is null or value = '' then value
+        else list_aggregate(
+            list_transform(
+                regexp_extract_all(value, '[0-9]+|[^0-9]+'),
+                lambda part: case
+                    when regexp_full_match(part, '[0-9]{8,15}')
+                        and not list_contains(getvariable('catalogue_codes'), part)
+                        then '[number]'
+                    else part
+                end
+            ),
+            'string_agg',
+            ''
+        )
+    end;

@@ -1,14 +1,16 @@
--- reads: entry.changes.value.metadata, entry.changes.value.messages, messages, entry?, key, timestamp
+-- reads: entry.changes.field, entry.changes.value.metadata, entry.changes.value.contacts, entry.changes.value.messages, messages, contacts, entry?, key, timestamp
+-- payload: entry.changes.value.messages, messages
 -- keys: messages
 -- keys: entry, from
 -- Landing rows of `replies`: one per customer message, over every entry x change x message of
--- a Cloud webhook and every top-level message with a `from` (On-Premise inbound), each
--- checked against the Message model; with the fields of its reply type and the whole message
--- as JSON; unique on the message id. A line without `entry` or `from` yields none (the
--- accepted messages, most lines with `messages`, are not read here).
+-- a Cloud webhook (changes of the field `messages` only) and every top-level message with a
+-- `from` (On-Premise inbound), each checked against the Message model and kept whole as JSON,
+-- with the fields of its reply type (an On-Premise `voice` message is audio) and the customer's
+-- business-scoped user id (the message's own, else its contact's); unique on the message id. A line without `entry` or `from` yields none (the accepted messages, most lines
+-- with `messages`, are not read here).
 create or replace temp table chunk_replies as
 with typed as (
-    select * from batch_lines($batch_path, $read_columns, $maximum_object_size)
+    select * from batch_lines($batch_path, $read_columns, $raw_columns, true, $maximum_object_size)
 ),
 
 -- `unwrapped` is read twice: materialised once, the pass is about a quarter faster (DuckDB
@@ -23,7 +25,10 @@ unwrapped as materialized (
             sender
         ) as line,
         coalesce(payload.entry, body.entry, entry) as entries,
-        coalesce(payload.messages, body.messages, messages) as top_messages
+        coalesce(raw.payload.entry, raw.body.entry, raw.entry) as raw_entries,
+        coalesce(payload.messages, body.messages, messages) as top_messages,
+        coalesce(raw.payload.messages, raw.body.messages, raw.messages) as raw_top_messages,
+        coalesce(payload.contacts, body.contacts, contacts) as top_contacts
     from typed
 ),
 
@@ -32,6 +37,7 @@ entries as (
         ordinal,
         line,
         unnest(entries) as entry,
+        unnest(raw_entries) as raw_entry,
         generate_subscripts(entries, 1) as entry_index
     from unwrapped
     where entries is not null
@@ -43,6 +49,7 @@ changes as (
         line,
         entry_index,
         unnest(entry.changes) as change,
+        unnest(raw_entry.changes) as raw_change,
         generate_subscripts(entry.changes, 1) as change_index
     from entries
     where entry.changes is not null
@@ -54,12 +61,14 @@ cloud as (
         line,
         'cloud' as api,
         change.value.metadata as metadata,
+        change.value.contacts as contacts,
         entry_index,
         change_index,
         unnest(change.value.messages) as message,
+        unnest(raw_change.value.messages) as raw_message,
         generate_subscripts(change.value.messages, 1) as item_index
     from changes
-    where change.value.messages is not null
+    where change.value.messages is not null and is_message_change(change.field)
 ),
 
 on_premise as (
@@ -67,9 +76,11 @@ on_premise as (
         ordinal,
         line,
         'on_premise' as api,
+        top_contacts as contacts,
         0 as entry_index,
         0 as change_index,
         unnest(top_messages) as message,
+        unnest(raw_top_messages) as raw_message,
         generate_subscripts(top_messages, 1) as item_index
     from unwrapped
     where top_messages is not null and entries is null
@@ -91,12 +102,24 @@ flat as (
         digits(metadata.display_phone_number) as sender,
         metadata.phone_number_id as phone_number_id,
         digits(message."from") as customer,
+        -- the contact at the message's position, else the last one
+        coalesce(
+            message.from_user_id, contacts[least(item_index, len(contacts))].user_id
+        ) as customer_user_id,
+        coalesce(
+            message.from_parent_user_id, contacts[least(item_index, len(contacts))].parent_user_id
+        ) as parent_user_id,
         message.type as type,
         message.context.id as context_id,
         digits(message.context."from") as context_from,
         message.text.body as text_body,
         coalesce(
-            message.image, message.video, message.audio, message.document, message.sticker
+            message.image,
+            message.video,
+            message.audio,
+            message.voice,
+            message.document,
+            message.sticker
         ) as media,
         message.button.payload as button_payload,
         message.button.text as button_text,
@@ -109,7 +132,7 @@ flat as (
         decimal_number(message.location.longitude) as location_longitude,
         message.location.name as location_name,
         message.location.address as location_address,
-        json_strip_nulls(to_json(message)) as message_json,
+        kept_payload(raw_message, masked_message(message)) as payload_json,
         api,
         unix_time(message.timestamp) as payload_time,
         to_json([message.id]) as dedupe_key
@@ -120,7 +143,6 @@ flat as (
 final as (
     select
         flat.* exclude (media, choice, payload_time, is_valid, line),
-        flat.is_valid and flat.line.is_valid as is_valid,
         media.id as media_id,
         media.mime_type as media_mime_type,
         media.sha256 as media_sha256,
@@ -135,6 +157,7 @@ final as (
             origin.path_time,
             origin.file_time
         ) as event,
+        flat.is_valid and flat.line.is_valid as is_valid,
         origin.source_file,
         origin.line_no,
         origin.ingested_at,

@@ -1,11 +1,13 @@
--- reads: entry.changes.value.metadata, entry.changes.value.statuses, statuses, key, timestamp
+-- reads: entry.changes.field, entry.changes.value.metadata, entry.changes.value.statuses, statuses, key, timestamp
+-- payload: entry.changes.value.statuses, statuses
 -- keys: statuses
 -- Landing rows of `statuses`: one per status report, over every entry x change x status of a
--- Cloud webhook and every status of a bare On-Premise body, each checked against the Status
--- model; unique on (message_id, status, timestamp).
+-- Cloud webhook (changes of the field `messages` only) and every status of a bare On-Premise
+-- body, each checked against the Status model and kept whole as JSON; unique on
+-- (message_id, status, timestamp).
 create or replace temp table chunk_statuses as
 with typed as (
-    select * from batch_lines($batch_path, $read_columns, $maximum_object_size)
+    select * from batch_lines($batch_path, $read_columns, $raw_columns, true, $maximum_object_size)
 ),
 
 unwrapped as (
@@ -18,7 +20,9 @@ unwrapped as (
             sender
         ) as line,
         coalesce(payload.entry, body.entry, entry) as entries,
-        coalesce(payload.statuses, body.statuses, statuses) as bare_statuses
+        coalesce(raw.payload.entry, raw.body.entry, raw.entry) as raw_entries,
+        coalesce(payload.statuses, body.statuses, statuses) as bare_statuses,
+        coalesce(raw.payload.statuses, raw.body.statuses, raw.statuses) as raw_bare_statuses
     from typed
 ),
 
@@ -27,6 +31,7 @@ entries as (
         ordinal,
         line,
         unnest(entries) as entry,
+        unnest(raw_entries) as raw_entry,
         generate_subscripts(entries, 1) as entry_index
     from unwrapped
     where entries is not null
@@ -38,6 +43,7 @@ changes as (
         line,
         entry_index,
         unnest(entry.changes) as change,
+        unnest(raw_entry.changes) as raw_change,
         generate_subscripts(entry.changes, 1) as change_index
     from entries
     where entry.changes is not null
@@ -52,9 +58,10 @@ cloud as (
         entry_index,
         change_index,
         unnest(change.value.statuses) as report,
+        unnest(raw_change.value.statuses) as raw_report,
         generate_subscripts(change.value.statuses, 1) as item_index
     from changes
-    where change.value.statuses is not null
+    where change.value.statuses is not null and is_message_change(change.field)
 ),
 
 on_premise as (
@@ -65,6 +72,7 @@ on_premise as (
         0 as entry_index,
         0 as change_index,
         unnest(bare_statuses) as report,
+        unnest(raw_bare_statuses) as raw_report,
         generate_subscripts(bare_statuses, 1) as item_index
     from unwrapped
     where bare_statuses is not null
@@ -84,9 +92,13 @@ flat as (
         valid_status(report) as is_valid,
         report.id as message_id,
         report.status as status,
+        report.type as status_type,
         digits(metadata.display_phone_number) as sender,
         metadata.phone_number_id as phone_number_id,
         digits(report.recipient_id) as recipient,
+        report.recipient_user_id as recipient_user_id,
+        report.recipient_parent_user_id as parent_user_id,
+        report.recipient_type as recipient_type,
         report.conversation.id as conversation_id,
         report.conversation.origin.type as conversation_origin,
         unix_time(report.conversation.expiration_timestamp) as conversation_expires_at,
@@ -98,6 +110,7 @@ flat as (
         coalesce(len(list_filter(report.errors, lambda error: error is not null)), 0)
             as error_count,
         api,
+        kept_payload(raw_report, masked_status(report)) as payload_json,
         unix_time(report.timestamp) as payload_time,
         to_json([report.id, report.status, integer_code(report.timestamp)::varchar])
             as dedupe_key
@@ -108,7 +121,6 @@ flat as (
 final as (
     select
         flat.* exclude (payload_time, is_valid, line),
-        flat.is_valid and flat.line.is_valid as is_valid,
         flat.line.key,
         resolved_event_time(
             flat.payload_time,
@@ -116,6 +128,7 @@ final as (
             origin.path_time,
             origin.file_time
         ) as event,
+        flat.is_valid and flat.line.is_valid as is_valid,
         origin.source_file,
         origin.line_no,
         origin.ingested_at,

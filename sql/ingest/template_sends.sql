@@ -1,10 +1,13 @@
 -- reads: template, to, type, content, recipient_type, messaging_product, key, timestamp
+-- payload: .
 -- keys: template
 -- Landing rows of `template_sends`: one per template-send event (a top-level `template`
--- object), checked against the Template model; unique on the event's canonical form.
+-- object), checked against the Template model, the body sent kept whole as JSON (the line's
+-- `payload` or `body` when that holds the template, else the line); unique on the event's
+-- canonical form.
 create or replace temp table chunk_template_sends as
 with typed as (
-    select * from batch_lines($batch_path, $read_columns, $maximum_object_size)
+    select * from batch_lines($batch_path, $read_columns, $raw_columns, false, $maximum_object_size)
 ),
 
 unwrapped as (
@@ -22,7 +25,14 @@ unwrapped as (
         coalesce(payload.content, body.content, content) as content,
         coalesce(payload.recipient_type, body.recipient_type, recipient_type) as recipient_type,
         coalesce(payload.messaging_product, body.messaging_product, messaging_product)
-            as messaging_product
+            as messaging_product,
+        case
+            when payload.template is not null then raw.json -> '$.payload'
+            when body.template is not null then raw.json -> '$.body'
+            else raw.json
+        end as raw_body,
+        coalesce(payload.key, body.key, key) as body_key,
+        coalesce(payload.timestamp, body.timestamp, timestamp) as body_timestamp
     from typed
 ),
 
@@ -40,7 +50,20 @@ flat as (
         template.namespace as namespace,
         message_type,
         coalesce(content, template.content) as content,
-        json_strip_nulls(to_json(template.components)) as components
+        (raw_body -> '$.template.components')::varchar as components,
+        -- the body's fields as the models read them, each masked by its kind
+        kept_payload(
+            raw_body,
+            {
+                'key': body_key,
+                'messaging_product': messaging_product,
+                'recipient_type': recipient_type,
+                'to': personal_number(recipient_number),
+                'type': message_type,
+                'template': masked_template(template),
+                'timestamp': body_timestamp
+            }
+        ) as payload_json
     from unwrapped
     where template is not null
 ),
@@ -66,7 +89,6 @@ hashed as (
 final as (
     select
         hashed.* exclude (event_hash, is_valid, line),
-        hashed.is_valid and hashed.line.is_valid as is_valid,
         hashed.line.key,
         resolved_event_time(
             hashed.line.line_time,
@@ -74,6 +96,7 @@ final as (
             origin.path_time,
             origin.file_time
         ) as event,
+        hashed.is_valid and hashed.line.is_valid as is_valid,
         to_json([hashed.line.key, hashed.line.line_time::varchar, hashed.event_hash])
             as dedupe_key,
         origin.source_file,

@@ -1,11 +1,12 @@
--- SPEC 5 `delivery_daily`: per message day, sender and template, how many messages reached
--- each outcome (SPEC 4), the rates between them and the time to deliver.
+-- `delivery_daily` (contract §5): per message day, sender and template, how many messages
+-- reached each outcome (contract §4), the rates between them and the time to deliver. A message
+-- whose sender or template is unknown counts under NULL (labels are the reports' business).
 insert into delivery_daily by name
 with outcomes as (
     select
         message_day as day,
-        coalesce(sender, 'unknown') as sender,
-        coalesce(template, '(none)') as template,
+        sender,
+        template,
         accepted_at is not null as is_accepted,
         sent_at is not null as is_sent,
         delivered_at is not null as is_delivered,

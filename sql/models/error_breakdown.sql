@@ -1,5 +1,7 @@
--- SPEC 5 `error_breakdown`: per error day, sender, template and code, the errors and the
--- messages they hit; the template is that of the erring message (SPEC 3).
+-- `error_breakdown` (contract §5): per error day, sender, template and code, the errors and the
+-- messages they hit; the template is that of the erring message (contract §3), NULL when it has
+-- none (or the error belongs to no message), as the sender is when no event names it. The
+-- errors of a status that is no message (a payment's) count in no metric.
 insert into error_breakdown by name
 with message_templates as (
     select message_ref(key, message_id) as message_ref, template from messages
@@ -8,10 +10,10 @@ with message_templates as (
 errors as (
     select
         errors.event_time::date as day,
-        coalesce(errors.sender, 'unknown') as sender,
-        coalesce(message_templates.template, '(none)') as template,
+        errors.sender,
+        message_templates.template,
         errors.code,
-        coalesce(errors.title, errors.message) as title,
+        errors.title,
         errors.category,
         errors.is_rate_limit,
         errors.retryable,
@@ -19,7 +21,7 @@ errors as (
     from errors
     left join message_templates
         on message_templates.message_ref = message_ref(errors.key, errors.message_id)
-    where is_rebuilt_day(errors.event_time::date)
+    where is_rebuilt_day(errors.event_time::date) and is_message_status(errors.status_type)
 ),
 
 titles as (
@@ -62,11 +64,14 @@ final as (
         coalesce(top_titles.title, error_codes.title) as title,
         per_code.messages / nullif(erring_messages.messages, 0) as share_of_failed
     from per_code
-    join erring_messages using (day, sender, template)
+    join erring_messages
+        on erring_messages.day = per_code.day
+        and erring_messages.sender is not distinct from per_code.sender
+        and erring_messages.template is not distinct from per_code.template
     left join top_titles
         on top_titles.day = per_code.day
-        and top_titles.sender = per_code.sender
-        and top_titles.template = per_code.template
+        and top_titles.sender is not distinct from per_code.sender
+        and top_titles.template is not distinct from per_code.template
         and top_titles.code is not distinct from per_code.code
     left join error_codes on error_codes.code = per_code.code
 )

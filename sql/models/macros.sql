@@ -27,10 +27,15 @@ create or replace temp macro later_copies(landing_table) as table
 
     select source_file, line_no, seq from ranked where copy_rank > 1;
 
--- SPEC 3, message identity: the tracking key; a wamid that no key links to is a message of
--- its own.
+-- Message identity (contract §3): the tracking key; a wamid that no key links to is a message
+-- of its own.
 create or replace temp macro message_ref(key, message_id) as
     coalesce(key, 'wamid:' || message_id);
+
+-- A status is about an outbound message unless its `type` says otherwise (a payment's status
+-- is kept in `statuses` but makes no message and counts in no metric; contract §2).
+create or replace temp macro is_message_status(status_type) as
+    status_type is null or status_type = 'message';
 
 -- SPEC 4 report_missing: sent, neither delivered nor failed, and longer than the window
 -- between sent_at and the run's as_of.

@@ -19,6 +19,8 @@ lifecycle as (
         -- a WhatsApp id (accepted, status) before the number the template was sent to
         arg_min(recipient, event_order + ((kind = 'template_send')::hugeint << 120))
             filter (recipient is not null) as recipient,
+        arg_min(recipient_user_id, event_order) filter (recipient_user_id is not null)
+            as recipient_user_id,
         arg_min(sender, event_order) filter (sender is not null) as metadata_sender,
         -- the first envelope's sender, else the first path's: one aggregate for both
         arg_min(

@@ -1,7 +1,7 @@
 -- Every event about an outbound message, with the message it belongs to: the event's own
--- tracking key, else the key its wamid links to, else its wamid (SPEC 3). Errors count when
--- they are API errors or come with a status; webhook and reply errors are not about an
--- outbound message. Where the event stands among the message's events ("first" is by event
+-- tracking key, else the key its wamid links to, else its wamid (contract §3). Errors count
+-- when they are API errors or come with a status; webhook and reply errors are not about an
+-- outbound message, nor are a payment's status and its errors (`is_message_status`). Where the event stands among the message's events ("first" is by event
 -- time, then file and line) is one number, `event_order`: microseconds, then the file's rank
 -- among the files, then the line, so that each "first" of a message is an `arg_min` that keeps
 -- one small value (ordered aggregates kept every event's row, its file's name included, and
@@ -11,25 +11,29 @@ create or replace temp view outbound_events as
 with events as not materialized (
     select
         'template_send' as kind, key, null as message_id, null as status, null::bigint as code,
-        recipient, sender, envelope_sender, path_sender, event_time, source_file, line_no,
-        {'template': template, 'language': language} as sent_template
+        recipient, null as recipient_user_id, sender, envelope_sender, path_sender, event_time,
+        source_file, line_no, {'template': template, 'language': language} as sent_template
     from deduplicated_template_sends
     union all by name
     select
         'accepted' as kind, key, message_id, null as status, null::bigint as code,
-        recipient, sender, envelope_sender, path_sender, event_time, source_file, line_no
+        recipient, recipient_user_id, sender, envelope_sender, path_sender, event_time,
+        source_file, line_no
     from deduplicated_accepted
     union all by name
     select
         'status' as kind, key, message_id, status, null::bigint as code,
-        recipient, sender, envelope_sender, path_sender, event_time, source_file, line_no
+        recipient, recipient_user_id, sender, envelope_sender, path_sender, event_time,
+        source_file, line_no
     from deduplicated_statuses
+    where is_message_status(status_type)
     union all by name
     select
         source as kind, key, message_id, status, code,
-        null as recipient, sender, envelope_sender, path_sender, event_time, source_file, line_no
+        null as recipient, null as recipient_user_id, sender, envelope_sender, path_sender,
+        event_time, source_file, line_no
     from deduplicated_errors
-    where source in ('api_error', 'status')
+    where source = 'api_error' or source = 'status' and is_message_status(status_type)
 ),
 
 keyed as (

@@ -1,6 +1,9 @@
--- SPEC 5 `rate_limit_incidents`: the rate-limit errors of one sender, ordered by event time,
--- belong to one incident while each follows the previous within the gap (a setting, 300 s:
--- exactly the gap apart still belongs, one second more starts a new incident).
+-- `rate_limit_incidents` (contract §5): the rate-limit errors of one sender, ordered by event
+-- time, belong to one incident while each follows the previous within the gap (a setting,
+-- 300 s: exactly the gap apart still belongs, one second more starts a new incident). An
+-- incident is `approximate` when one of its errors has only a folder's or a file's time: an
+-- archive without envelopes puts every API error of an hour at the hour's start, unless its
+-- message's template send gives it a time (`event_time_source` message).
 insert into rate_limit_incidents by name
 with message_templates as (
     select message_ref(key, message_id) as message_ref, template from messages
@@ -8,8 +11,9 @@ with message_templates as (
 
 rate_limits as (
     select
-        coalesce(errors.sender, 'unknown') as sender,
+        errors.sender,
         errors.event_time,
+        errors.event_time_source in ('path', 'file') as is_approximate,
         errors.code,
         message_ref(errors.key, errors.message_id) as message_ref,
         message_templates.template,
@@ -18,7 +22,7 @@ rate_limits as (
     from errors
     left join message_templates
         on message_templates.message_ref = message_ref(errors.key, errors.message_id)
-    where errors.is_rate_limit
+    where errors.is_rate_limit and is_message_status(errors.status_type)
 ),
 
 starts as (
@@ -62,15 +66,18 @@ incidents as (
         count(*) as events,
         count(distinct message_ref) as messages,
         list_sort(list_distinct(list(code))) as codes,
-        list_sort(list_distinct(list(template))) as templates
+        list_sort(list_distinct(list(template))) as templates,
+        bool_or(is_approximate) as approximate
     from numbered
     group by all
 ),
 
 final as (
     select
-        'rl-' || left(md5(sender || '|' || strftime(started_at, '%Y-%m-%dT%H:%M:%S.%fZ')), 16)
-            as incident_id,
+        'rl-' || left(
+            md5(coalesce(incidents.sender, '') || '|' || strftime(started_at, '%Y-%m-%dT%H:%M:%S.%fZ')),
+            16
+        ) as incident_id,
         incidents.sender,
         started_at,
         ended_at,
@@ -79,9 +86,12 @@ final as (
         messages,
         codes,
         templates,
-        peaks.peak_events_per_minute
+        peaks.peak_events_per_minute,
+        approximate
     from incidents
-    join peaks using (sender, incident_no)
+    join peaks
+        on peaks.sender is not distinct from incidents.sender
+        and peaks.incident_no = incidents.incident_no
 )
 
 select * from final

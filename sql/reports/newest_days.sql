@@ -1,11 +1,13 @@
 -- The newest message days at a glance, for the run summary: messages, delivery rate,
--- failures, and the rate-limit incidents that started that day.
+-- failures, and the rate-limit incidents that started that day; the newest complete day
+-- first, then the days after it, still filling (a day is complete once a day has passed since
+-- its end at the warehouse's as-of time: its late statuses have come in).
 with days as (
     select
         day,
-        sum(attempted) as messages,
+        sum(attempted)::bigint as messages,
         sum(delivered) / nullif(sum(sent), 0) as delivery_rate,
-        sum(failed) as failures
+        sum(failed)::bigint as failures
     from delivery_daily
     group by day
 ),
@@ -16,11 +18,25 @@ incidents as (
     group by all
 ),
 
-final as (
-    select days.*, coalesce(incidents.incidents, 0) as incidents
+marked as (
+    select
+        days.*,
+        days.day <= (select as_of from wa_etl_build.info)::date - 2 as complete
     from days
+),
+
+newest_complete as (
+    select max(day) as day from marked where complete
+),
+
+final as (
+    select
+        marked.*,
+        coalesce(incidents.incidents, 0) as incidents
+    from marked
     left join incidents using (day)
-    order by day desc
+    where marked.day >= coalesce((select day from newest_complete), (select min(day) from marked))
+    order by complete desc, day desc
     limit $days
 )
 

@@ -4,8 +4,8 @@ with final as (
         code,
         arg_max(title, events) as title,
         any_value(category) as category,
-        sum(events) as events,
-        sum(messages) as messages
+        sum(events)::bigint as events,
+        sum(messages)::bigint as messages
     from error_breakdown
     where day in (select unnest($days::date[]))
     group by code

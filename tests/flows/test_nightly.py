@@ -18,7 +18,8 @@ from flows.sample import SampleSpec, write_sample
 from flows.settings import DEFAULT_SOURCE, RunSettings, Tuning
 from tests.flows.conftest import wa_etl_run
 from transforms.discover import ArchiveFile
-from transforms.tables import TABLES
+from flows.errors import UsageError
+from transforms.tables import RUN_TABLES, TABLES
 
 AS_OF = datetime(2026, 11, 24, 2, tzinfo=UTC)
 
@@ -53,7 +54,7 @@ def table_rows(warehouse: Path) -> dict[str, list[tuple[object, ...]]]:
                 key=repr,
             )
             for name in TABLES
-            if name != "ingest_files"
+            if name != "ingest_files" and name not in RUN_TABLES
         }
 
 
@@ -66,12 +67,16 @@ def test_a_night_reads_the_archive_into_the_warehouse_and_the_export(
         counts = {
             name: connection.execute(f"select count(*) from {name}").fetchall()[0][0]
             for name in TABLES
+            if name not in RUN_TABLES
         }
+        (outcome,) = connection.execute("select outcome from runs").fetchall()
         lines, balance = connection.execute(
             "select sum(lines), sum(classified + unclassified + quarantined + blank) from ingest_files"
         ).fetchall()[0]
         messages = connection.execute("select count(*) from messages").fetchall()[0][0]
     assert summary.rows == counts
+    # the run that published the warehouse is in its `runs` table
+    assert outcome == ("published",)
     files = [path for path in archive.rglob("*") if path.is_file() and path.name != "README.txt"]
     assert summary.files == counts["ingest_files"] == len(files)
     assert summary.ignored_files == 1
@@ -81,10 +86,14 @@ def test_a_night_reads_the_archive_into_the_warehouse_and_the_export(
     assert messages == 400 + 4 * 2 * 2 * 6
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         newest = connection.execute(
-            "select day, sum(attempted), sum(failed) from delivery_daily group by day order by day desc limit 3"
+            "select day, sum(attempted), sum(failed), true from delivery_daily group by day "
+            "order by day desc limit 1"
         ).fetchall()
-    assert [(day.day, day.messages, day.failures) for day in summary.newest_days] == newest
-    assert "newest days" in summary.render()
+    # as of 2026-11-24, both days of the archive are complete: the summary leads with the newest
+    assert [
+        (day.day, day.messages, day.failures, day.complete) for day in summary.newest_days
+    ] == newest
+    assert "newest complete day" in summary.render()
     export = tmp_path / "export"
     assert export.is_symlink()
     assert sorted(path.name for path in export.iterdir()) == sorted(TABLES)
@@ -96,6 +105,7 @@ def test_a_night_reads_the_archive_into_the_warehouse_and_the_export(
         "lock",
         "parts",
         "runs",
+        "runs.jsonl",
         "state.duckdb",
     ]
     assert list((state / "runs").iterdir()) == []
@@ -144,19 +154,22 @@ def test_a_night_leaves_its_files_and_headline_as_artifacts(
         assert sum(row[table] for row in files) >= summary.rows[table]
     page = artifacts["nightly-summary"].data
     assert page.startswith(f"# Nightly run {summary.run_id}")
+    days = [headline.day for headline in summary.newest_days]
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as connection:
         ((day, sender, template, attempted, delivered, failed, rate),) = connection.execute(
             "select day, sender, template, attempted, delivered, failed, delivered / sent "
-            "from delivery_daily order by day desc, attempted desc, sender, template limit 1"
+            "from delivery_daily where day in (select unnest($days::date[])) "
+            "order by day desc, attempted desc, sender, template limit 1",
+            {"days": days},
         ).fetchall()
         ((code, events),) = connection.execute(
-            "select code, sum(events) from error_breakdown where day >= "
-            "(select min(day) from (select distinct day from delivery_daily order by day desc limit 3)) "
-            "group by code order by sum(events) desc, code limit 1"
+            "select code, sum(events) from error_breakdown where day in (select unnest($days::date[])) "
+            "group by code order by sum(events) desc, code limit 1",
+            {"days": days},
         ).fetchall()
         incidents = connection.execute(
-            "select incident_id from rate_limit_incidents where started_at::date >= "
-            "(select min(day) from (select distinct day from delivery_daily order by day desc limit 3))"
+            "select incident_id from rate_limit_incidents where started_at::date in (select unnest($days::date[]))",
+            {"days": days},
         ).fetchall()
     busiest = (
         f"| {day} | {sender} | {template} | {attempted} | {delivered} | {failed} | {rate:.1%} |"
@@ -169,16 +182,29 @@ def test_a_night_leaves_its_files_and_headline_as_artifacts(
         assert f"| {incident_id} |" in page
 
 
-def test_a_second_night_publishes_a_new_version_with_the_same_tables(
+def test_a_second_night_with_nothing_new_publishes_nothing_and_a_full_refresh_the_same(
     prefect_server: None, archive: Path, tmp_path: Path
 ) -> None:
     run(archive, tmp_path)
     first_version = (tmp_path / "export").resolve()
     first = table_rows(tmp_path / "warehouse.duckdb")
-    run(archive, tmp_path)
+    assert run(archive, tmp_path).outcome == "nothing_new"
+    assert (tmp_path / "export").resolve() == first_version
+    assert table_rows(tmp_path / "warehouse.duckdb") == first
+    refreshed = nightly_for(Tuning())(
+        source=str(archive),
+        warehouse=tmp_path / "warehouse.duckdb",
+        export=tmp_path / "export",
+        as_of=AS_OF,
+        full_refresh=True,
+    )
+    assert refreshed.outcome == "published"
     assert (tmp_path / "export").resolve() != first_version
     assert not first_version.exists()
     assert table_rows(tmp_path / "warehouse.duckdb") == first
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as connection:
+        outcomes = connection.execute("select outcome from runs order by started_at").fetchall()
+    assert outcomes == [("published",), ("nothing_new",), ("published",)]
 
 
 def test_a_warehouse_in_a_missing_folder_is_a_clear_error(
@@ -191,20 +217,11 @@ def test_a_warehouse_in_a_missing_folder_is_a_clear_error(
         return_state=True,
     )
     assert state.is_failed()
-    with pytest.raises(FileNotFoundError, match=r"warehouse's folder .*missing does not exist"):
+    with pytest.raises(UsageError, match=r"warehouse's folder .*missing does not exist"):
         state.result()
 
 
-def task_run_counts(flow_run_id: object) -> dict[str, int]:
-    """How many times each task of a flow run ran, by the Prefect server's record."""
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        )
-    return {run.task_key.split("-")[0]: run.run_count for run in runs}
-
-
-def test_a_missing_source_is_a_clear_error_without_retries(
+def test_a_missing_source_is_a_clear_error_before_anything_starts(
     prefect_server: None, tmp_path: Path
 ) -> None:
     state = nightly_for(Tuning())(
@@ -214,12 +231,17 @@ def test_a_missing_source_is_a_clear_error_without_retries(
         return_state=True,
     )
     with pytest.raises(
-        FileNotFoundError, match=r"source folder .*nowhere does not exist or is not a folder"
+        UsageError, match=r"source folder .*nowhere does not exist or is not a folder"
     ):
         state.result()
-    # an operator's mistake does not pass by waiting: the listing ran once
-    assert task_run_counts(state.state_details.flow_run_id)["discover"] == 1
-    assert not (tmp_path / "w.duckdb").exists()
+    # nothing was started: no task ran, nothing was written beside the warehouse
+    with get_client(sync_client=True) as client:
+        assert not client.read_task_runs(
+            flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
+            )
+        )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_store_other_than_s3_is_refused_clearly(prefect_server: None, tmp_path: Path) -> None:
@@ -229,7 +251,7 @@ def test_a_store_other_than_s3_is_refused_clearly(prefect_server: None, tmp_path
         export=tmp_path / "export",
         return_state=True,
     )
-    with pytest.raises(ValueError, match="gs:// sources are not read: give a local folder or s3"):
+    with pytest.raises(UsageError, match="gs:// archives are not read; give a local folder or s3"):
         state.result()
     assert not (tmp_path / "w.duckdb").exists()
 
@@ -248,7 +270,7 @@ def test_wa_etl_run_works_in_ephemeral_mode_with_nothing_to_start(
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "finished in" in done.stdout
+    assert "published in" in done.stdout
     assert f"warehouse: {tmp_path / 'w.duckdb'}" in done.stdout
     assert f"parquet export: {tmp_path / 'export'}" in done.stdout
     assert (tmp_path / "w.duckdb").is_file()

@@ -18,12 +18,12 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import FIXTURES, warehouse_of
+from tests.conftest import FIXTURE_FILES, warehouse_of
 from tests.payloads import accepted, api_error, envelope, failure, iso, reply, status, template_send
 from transforms.read import BOM
 
 VALID: list[dict[str, Any]] = [
-    *(orjson.loads(path.read_bytes()) for path in sorted(FIXTURES.glob("*/*.json"))),
+    *(orjson.loads(path.read_bytes()) for path in FIXTURE_FILES),
     status(
         "wamid.P1",
         "failed",

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from transforms.batch import BatchLines, FileTally, batch_input, batches
 from transforms.discover import ArchiveFile
+from transforms.wire import TimeWindow
 
 FILES = [
     ArchiveFile(
@@ -43,7 +44,7 @@ def test_small_files_share_a_batch_and_a_large_one_fills_several() -> None:
     assert [tally.content_sha256 for tally in tallies] == [
         hashlib.sha256(contents[file.uri]).hexdigest() for file in FILES
     ]
-    lines = BatchLines(found[0])
+    lines = BatchLines(found[0], TimeWindow.of_run(datetime(2026, 11, 24, tzinfo=UTC)))
     assert lines.raw((1, 1)) == b'{"n":3}'
 
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from tests.conftest import FIXTURES, fixture_line
+from tests.conftest import FIXTURE_FILES, fixture_line
 from transforms.validate import Accepted, verdict
 
-FIXTURE_NAMES = sorted(f"{path.parent.name}/{path.stem}" for path in FIXTURES.glob("*/*.json"))
+FIXTURE_NAMES = [f"{path.parent.name}/{path.stem}" for path in FIXTURE_FILES]
 
 
 @pytest.mark.parametrize("name", FIXTURE_NAMES)

@@ -10,7 +10,7 @@ import pytest
 
 import transforms.flatten
 from flows.sample import SampleSpec, write_sample
-from tests.conftest import FIXTURES, Warehouse, archive_file, fixture_line
+from tests.conftest import FIXTURE_FILES, Warehouse, archive_file, fixture_line
 from tests.transforms.test_flatten_fallback import _contents
 from transforms.batch import LineKey, joined
 from transforms.flatten import PASSES, _PassLines
@@ -87,7 +87,7 @@ def test_reading_only_the_chosen_lines_gives_the_rows_of_reading_every_line(
 ) -> None:
     archive = tmp_path / "archive"
     write_sample(archive / "sample", SampleSpec(messages=200, days=2, seed=5))
-    fixtures = sorted(f"{path.parent.name}/{path.stem}" for path in FIXTURES.glob("*/*.json"))
+    fixtures = [f"{path.parent.name}/{path.stem}" for path in FIXTURE_FILES]
     archive_file(archive, "fixtures/events.jsonl", [fixture_line(name) for name in fixtures])
     archive_file(archive, "tricky/events.jsonl", [*TRICKY, REPLY])
 

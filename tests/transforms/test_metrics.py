@@ -188,7 +188,8 @@ def test_a_failure_after_sent_and_a_sync_error_without_wamid(tmp_path: Path, bui
         {
             "template": "sync",
             "code": 130429,
-            "title": "(#130429) Rate limit hit",
+            # the title without the message's "(#code) " prefix
+            "title": "Rate limit hit",
             "category": "rate_limit",
             "events": 1,
             "messages": 1,
@@ -502,6 +503,7 @@ def test_rate_limit_incidents_split_by_a_gap_of_five_minutes_and_a_second(
             "codes": [130429],
             "templates": ["t1", "t2"],
             "peak_events_per_minute": 1,
+            "approximate": False,
         },
         {
             "incident_id": incident_id(SENDER, "2026-11-17T10:10:01.000000Z"),
@@ -514,6 +516,7 @@ def test_rate_limit_incidents_split_by_a_gap_of_five_minutes_and_a_second(
             "codes": [130429, 131056],
             "templates": [],
             "peak_events_per_minute": 2,
+            "approximate": False,
         },
     ]
     rebuilt: Warehouse = build(tmp_path / "a")
@@ -552,7 +555,7 @@ def test_an_on_premise_429_is_a_rate_limit_incident_of_the_path_sender(
     ) == [
         {
             "sender": "4930000000004",
-            "template": "(none)",
+            "template": None,
             "code": 429,
             "title": "Rate limit exceeded",
             "category": "rate_limit",

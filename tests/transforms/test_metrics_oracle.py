@@ -1,19 +1,23 @@
 """The bundled sample's metrics recomputed in plain Python from the raw tables, following
-SPEC 3 to 5 independently of the SQL models: every row must match exactly."""
+the contract's §3 to §5 independently of the SQL models: every row must match exactly; and
+the event times of API errors and accepted events recomputed from the archive's own lines."""
 
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from flows.settings import DEFAULT_SOURCE
 from tests.conftest import Warehouse, warehouse_of
 from tests.payloads import at
+from transforms.discover import ArchiveFile, local_listing
+from transforms.read import local_blocks
 
 AS_OF = at("2026-11-19 12:00:00")
 DAY = timedelta(hours=24)
@@ -220,9 +224,7 @@ def test_messages_match_the_oracle(sample: Warehouse) -> None:
 def test_delivery_daily_matches_the_oracle(sample: Warehouse) -> None:
     groups: dict[tuple[date, str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in sample.rows("select * from messages"):
-        groups[
-            (row["message_day"], row["sender"] or "unknown", row["template"] or "(none)")
-        ].append(row)
+        groups[(row["message_day"], row["sender"], row["template"])].append(row)
     expected = {}
     for group, rows in groups.items():
         sent, delivered, attempted = count(rows, "sent_at"), count(rows, "delivered_at"), len(rows)
@@ -269,19 +271,13 @@ def test_error_breakdown_matches_the_oracle(sample: Warehouse) -> None:
     erring: dict[tuple[Any, ...], set[str]] = defaultdict(set)
     for row in sample.rows("select * from errors"):
         identity = ref(row["key"], row["message_id"])
-        group = (
-            row["event_time"].date(),
-            row["sender"] or "unknown",
-            templates.get(identity) or "(none)",
-        )
+        group = (row["event_time"].date(), row["sender"], templates.get(identity))
         groups[(*group, row["code"])].append({**row, "ref": identity})
         if identity is not None:
             erring[group].add(identity)
     expected = {}
     for (day, sender, template, code), rows in groups.items():
-        titles = Counter(
-            row["title"] or row["message"] for row in rows if (row["title"] or row["message"])
-        )
+        titles = Counter(row["title"] for row in rows if row["title"])
         title = (
             min(titles, key=lambda text: (-titles[text], text)) if titles else catalogue.get(code)
         )
@@ -309,9 +305,9 @@ def test_rate_limit_incidents_match_the_oracle(sample: Warehouse) -> None:
         ref(row["key"], row["message_id"]): row["template"]
         for row in sample.rows("select key, message_id, template from messages")
     }
-    by_sender: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_sender: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
     for row in _ordered(sample.rows("select * from errors where is_rate_limit")):
-        by_sender[row["sender"] or "unknown"].append(row)
+        by_sender[row["sender"]].append(row)
     expected = []
     for sender, rows in by_sender.items():
         incidents: list[list[dict[str, Any]]] = []
@@ -330,7 +326,7 @@ def test_rate_limit_incidents_match_the_oracle(sample: Warehouse) -> None:
             expected.append(
                 {
                     "incident_id": "rl-"
-                    + hashlib.md5(f"{sender}|{stamp}".encode()).hexdigest()[:16],
+                    + hashlib.md5(f"{sender or ''}|{stamp}".encode()).hexdigest()[:16],
                     "sender": sender,
                     "started_at": started,
                     "ended_at": ended,
@@ -342,9 +338,83 @@ def test_rate_limit_incidents_match_the_oracle(sample: Warehouse) -> None:
                         {templates[identity] for identity in refs if templates.get(identity)}
                     ),
                     "peak_events_per_minute": max(minutes.values()),
+                    "approximate": any(
+                        row["event_time_source"] in ("path", "file") for row in incident
+                    ),
                 }
             )
     actual = sample.rows("select * from rate_limit_incidents")
-    key = lambda row: (row["sender"], row["started_at"])  # noqa: E731
+    key = lambda row: (row["sender"] or "", row["started_at"])  # noqa: E731
     assert sorted(actual, key=key) == sorted(expected, key=key)
     assert len(actual) > 20
+
+
+def _lines(file: ArchiveFile) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The JSON objects of an archive file with their line numbers (the others left out)."""
+    data = b"".join(local_blocks(file))
+    for line_no, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            parsed = orjson.loads(raw.removeprefix(b"\xef\xbb\xbf"))
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(parsed, dict):
+            yield line_no, parsed
+
+
+def _time_of(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    text = str(value)
+    if text.replace(".", "", 1).isdigit():
+        return datetime.fromtimestamp(float(text), UTC)
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def oracle_untimed_event_times() -> dict[tuple[str, int], tuple[datetime, str]]:
+    """The time of each API error and accepted event line of the sample, by the contract's
+    rule, from the archive itself: the envelope's received_at, else the earliest time of a
+    template send of the same key (its own timestamp, else its envelope's), else the path's
+    hour or day, else the file's time."""
+    sends: dict[str, datetime] = {}
+    untimed: list[tuple[str, int, str | None, datetime | None, ArchiveFile]] = []
+    for file in local_listing(Path(DEFAULT_SOURCE)).files:
+        for line_no, line in _lines(file):
+            body = line.get("payload") or line.get("body") or line
+            received = _time_of(line.get("received_at"))
+            if "template" in body and body.get("key"):
+                sent = _time_of(body.get("timestamp")) or received
+                if sent is not None:
+                    sends[body["key"]] = min(sends.get(body["key"], sent), sent)
+            messages = body.get("messages") or []
+            is_accepted = bool(messages) and "entry" not in body and "from" not in messages[0]
+            if ("error" in body or "errors" in body or is_accepted) and "entry" not in body:
+                untimed.append((file.uri, line_no, body.get("key"), received, file))
+    expected = {}
+    for uri, line_no, key, received, file in untimed:
+        if received is not None:
+            expected[(uri, line_no)] = (received, "envelope")
+        elif key in sends:
+            expected[(uri, line_no)] = (sends[key], "message")
+        elif file.hints.arrival_time is not None:
+            expected[(uri, line_no)] = (file.hints.arrival_time, "path")
+        else:
+            expected[(uri, line_no)] = (file.modified_at, "file")
+    return expected
+
+
+def test_api_errors_and_accepted_events_take_their_message_s_time(sample: Warehouse) -> None:
+    expected = oracle_untimed_event_times()
+    rows = sample.rows(
+        "select source_file, line_no, event_time, event_time_source from errors"
+        " where source = 'api_error'"
+        " union all select source_file, line_no, event_time, event_time_source from accepted"
+    )
+    actual = {
+        (row["source_file"], row["line_no"]): (row["event_time"], row["event_time_source"])
+        for row in rows
+    }
+    assert actual == {place: expected[place] for place in actual}
+    sources = Counter(source for _, source in actual.values())
+    # the sample has both: errors without an envelope whose message gives the time
+    assert sources["message"] > 100 and sources["envelope"] > 100

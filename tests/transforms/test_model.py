@@ -307,11 +307,12 @@ def test_event_time_comes_from_payload_then_envelope_then_path_then_file(
     ]
 
 
-def test_a_day_folder_gives_events_without_a_time_the_start_of_that_day(
+def test_an_event_without_a_time_takes_its_template_send_s_else_its_folder_s(
     tmp_path: Path, build: Any
 ) -> None:
-    """SPEC 3 event time: an accepted event (no timestamp of its own, no envelope) in a day
-    folder happens at the start of that day, so it is the message's first event."""
+    """Event time (contract §3): an accepted event or an API error (no timestamp of its own, no
+    envelope) takes the time of its message's template send, else, in a day folder, the
+    start of that day (and its message day is that day)."""
     archive = tmp_path / "archive"
     archive_file(
         archive,
@@ -319,15 +320,45 @@ def test_a_day_folder_gives_events_without_a_time_the_start_of_that_day(
         [
             template_send("whatsapp-k1", "2026-11-17 23:59:00"),
             accepted("whatsapp-k1", "wamid.A"),
+            api_error("whatsapp-k1", 130429, "Rate limit hit"),
+            accepted("whatsapp-k2", "wamid.B"),
+            api_error("whatsapp-k2", 130429, "Rate limit hit"),
         ],
     )
     warehouse: Warehouse = build(archive)
-    assert warehouse.rows("select first_event_at, accepted_at, message_day from messages") == [
+    assert warehouse.rows(
+        "select key, first_event_at, accepted_at, failed_at, message_day from messages order by 1"
+    ) == [
         {
+            "key": "whatsapp-k1",
+            "first_event_at": at("2026-11-17 23:59:00"),
+            "accepted_at": at("2026-11-17 23:59:00"),
+            "failed_at": at("2026-11-17 23:59:00"),
+            "message_day": datetime(2026, 11, 17).date(),
+        },
+        {
+            "key": "whatsapp-k2",
             "first_event_at": at("2026-11-17 00:00:00"),
             "accepted_at": at("2026-11-17 00:00:00"),
+            "failed_at": at("2026-11-17 00:00:00"),
             "message_day": datetime(2026, 11, 17).date(),
-        }
+        },
+    ]
+    assert warehouse.rows(
+        "select key, event_time_source from accepted union all "
+        "select key, event_time_source from errors order by all"
+    ) == [
+        {"key": "whatsapp-k1", "event_time_source": "message"},
+        {"key": "whatsapp-k1", "event_time_source": "message"},
+        {"key": "whatsapp-k2", "event_time_source": "path"},
+        {"key": "whatsapp-k2", "event_time_source": "path"},
+    ]
+    # an incident of errors with a folder's time is only as precise as the folder
+    assert warehouse.rows(
+        "select started_at, events, approximate from rate_limit_incidents order by all"
+    ) == [
+        {"started_at": at("2026-11-17 00:00:00"), "events": 1, "approximate": True},
+        {"started_at": at("2026-11-17 23:59:00"), "events": 1, "approximate": False},
     ]
 
 
@@ -358,6 +389,7 @@ def test_outcomes_count_on_the_message_day_however_late(tmp_path: Path, build: A
         "template": "order_update",
         "language": "en_US",
         "recipient": "905551112233",
+        "recipient_user_id": None,
         "message_day": datetime(2026, 11, 17).date(),
         "first_event_at": at("2026-11-17 23:59:00"),
         "accepted_at": at("2026-11-17 23:59:01"),

@@ -27,14 +27,22 @@ from transforms.schema import (
     validity_macro_name,
     wire_name,
 )
-from transforms.sql import declared_reads, sql_text
+from transforms.sql import declared_reads, run_script, sql_text
 from transforms.tables import RAW_TABLES, TABLES, Errors, Messages, Statuses
 from transforms.wire import Wire
 
 
 def test_read_columns_use_the_json_keys_and_read_every_scalar_as_text() -> None:
     columns = read_columns(Message)
-    assert list(columns)[:5] == ["id", "message_status", "from", "timestamp", "type"]
+    assert list(columns)[:7] == [
+        "id",
+        "message_status",
+        "from",
+        "from_user_id",
+        "from_parent_user_id",
+        "group_id",
+        "timestamp",
+    ]
     assert columns["timestamp"] == "VARCHAR"
     assert columns["contacts"] == "JSON"
     assert columns["context"] == (
@@ -215,10 +223,14 @@ def test_validity_macros_are_valid_sql_and_call_their_callees_first(tmp_path: An
     assert names.index("valid_error_object") < names.index("valid_status")
     assert names.index("wire_unix_seconds") < names.index("valid_status")
     connection = duckdb.connect()
+    run_script(connection, "ingest/macros")
+    connection.execute("set variable time_earliest = '2009-01-01'::timestamptz")
+    connection.execute("set variable time_latest = '2026-11-25'::timestamptz")
     for statement in statements:
         connection.execute(statement)
     lines = tmp_path / "statuses.jsonl"
     lines.write_text(
+        '{"s": {"id": "w", "status": "sent", "timestamp": "1763370000"}}\n'
         '{"s": {"id": "w", "status": "sent", "timestamp": "12"}}\n'
         '{"s": {"id": "w", "status": "sent", "errors": [null, {"code": "x"}]}}\n'
         '{"s": {"status": "sent"}}\n'
@@ -227,7 +239,8 @@ def test_validity_macros_are_valid_sql_and_call_their_callees_first(tmp_path: An
         "select valid_status(s) from read_json($path, columns = {s: $status})",
         {"path": str(lines), "status": struct_type(read_columns(Status))},
     ).fetchall()
-    assert valid == [(True,), (False,), (False,)]
+    # a time of 1970 is out of the run's window
+    assert valid == [(True,), (False,), (False,), (False,)]
 
 
 def test_raw_tables_are_the_five_event_tables() -> None:

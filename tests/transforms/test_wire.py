@@ -1,5 +1,6 @@
 """The scalar types of the payloads: pydantic and the bulk path's SQL accept exactly the same
-values, and read them as the same values."""
+values, and read them as the same values; a time is valid only inside the run's window (from
+2009-01-01 to a day after the run's start)."""
 
 import math
 from datetime import UTC, datetime
@@ -21,17 +22,42 @@ from transforms.wire import (
     Instant,
     IntegerCode,
     Text,
+    TimeWindow,
     UnixSeconds,
     Wire,
 )
+
+RUN_STARTED = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+WINDOW = TimeWindow.of_run(RUN_STARTED)
+FIRST = 1230768000  # 2009-01-01T00:00:00Z
+LAST = int(WINDOW.latest.timestamp())  # 2026-11-25T02:00:00Z
 
 CASES: dict[str, tuple[Any, str, list[Any], list[Any]]] = {
     # type, cast of the text in SQL, accepted values, rejected values
     "unix_seconds": (
         UnixSeconds,
         "epoch(unix_time(value))::bigint",
-        ["1763370000", 1763370000, "0", "123456789012"],
-        ["1.5", 1.5, "-1", -1, True, "abc", "1e9", " 12", "1234567890123", [1], {"a": 1}, ""],
+        ["1763370000", 1763370000, str(FIRST), LAST],
+        [
+            "1.5",
+            1.5,
+            "-1",
+            -1,
+            True,
+            "abc",
+            "1e9",
+            " 12",
+            "1234567890123",
+            [1],
+            {"a": 1},
+            "",
+            # out of the window: 1970, 1969's last second has no unix form, the day before
+            # 2009, a second after the window, year 33658
+            "0",
+            str(FIRST - 1),
+            LAST + 1,
+            "999999999999",
+        ],
     ),
     "integer_code": (
         IntegerCode,
@@ -57,8 +83,24 @@ CASES: dict[str, tuple[Any, str, list[Any], list[Any]]] = {
             "1763370000.5",
             "2026-11-17T09:30:00.123456Z",
             "2026-11-17T09:30",
+            "2009-01-01T00:00:00Z",
+            "2026-11-25T02:00:00Z",
         ],
-        ["soon", True, "17/11/2026", "2026-02-30T00:00:00Z", "2026-11-17T25:00:00Z", -5],
+        [
+            "soon",
+            True,
+            "17/11/2026",
+            "2026-02-30T00:00:00Z",
+            "2026-11-17T25:00:00Z",
+            -5,
+            "1969-12-31T23:59:59Z",
+            "1900-01-01",
+            "0001-01-01",
+            "2008-12-31T23:59:59Z",
+            "2026-11-25T02:00:01Z",
+            "9999-12-31T23:59:59Z",
+            "0",
+        ],
     ),
 }
 
@@ -71,6 +113,8 @@ def _wire(kind: Any) -> Wire:
 def sql() -> duckdb.DuckDBPyConnection:
     connection = connect(threads=1, memory_limit="256MB")
     run_script(connection, "ingest/macros")
+    connection.execute("set variable time_earliest = $t::timestamptz", {"t": WINDOW.earliest})
+    connection.execute("set variable time_latest = $t::timestamptz", {"t": WINDOW.latest})
     for kind, _, _, _ in CASES.values():
         connection.execute(wire_macro(_wire(kind)))
     return connection
@@ -95,7 +139,7 @@ def _read_by_duckdb(
 
 def _read_by_pydantic(name: str, value: Any) -> tuple[bool, Any]:
     try:
-        typed = TypeAdapter(CASES[name][0]).validate_python(value)
+        typed = TypeAdapter(CASES[name][0]).validate_python(value, context={"window": WINDOW})
     except ValidationError:
         return False, None
     if isinstance(typed, datetime):

@@ -1,0 +1,335 @@
+"""A night's settings and what can be done about it without Prefect: the checks, the
+listing and the plan, whether it has anything to do, the runs log, and what the warehouse
+holds. The command line decides "nothing new" here, before a temporary Prefect server would
+start; the flow (flows.nightly) does the rest.
+"""
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+import duckdb
+from pydantic import BaseModel
+
+from flows import runs
+from flows.errors import UnreadableFilesError, one_line
+from flows.preflight import check_run
+from flows.runs import RunRecord
+from flows.settings import Tuning, project_path
+from flows.summary import DayHeadline, RunSummary
+from transforms.discover import Listing
+from transforms.flatten import FileReport
+from transforms.model import BuildSettings, build_fingerprint
+from transforms.personal import PiiMode, key_id, required_key
+from transforms.publish import WarehouseHeldError, published_rows, remove_unpublished, writer_of
+from transforms.read import content_sha256
+from transforms.sql import connect, sql_text
+from transforms.state import ReadPlan, StatePaths, open_state, read_plan
+from transforms.storage import ArchiveSource, is_s3
+from transforms.tables import RUN_TABLES, TABLES
+
+NEWEST_DAYS = 3
+# the rows a summary shows: the archive's tables (a run's own rows are in `runs`)
+ROWS_SHOWN = [name for name in TABLES if name not in RUN_TABLES]
+
+
+def new_run_id(started: datetime) -> str:
+    return f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+class Night(BaseModel):
+    """One run's parameters and where it keeps its files."""
+
+    source: ArchiveSource
+    pii: PiiMode
+    pii_key_secret: str | None
+    pii_key_id: str
+    warehouse: Path
+    export: str | Path
+    as_of: datetime | None
+    full_refresh: bool
+    allow_unreadable: bool = False
+    tuning: Tuning
+    run_id: str
+    started_at: datetime
+    paths: StatePaths
+
+    @property
+    def run_folder(self) -> Path:
+        return self.paths.runs / self.run_id
+
+    @property
+    def runs_log(self) -> Path:
+        return self.paths.folder / "runs.jsonl"
+
+
+class BuildInfo(BaseModel):
+    """What the warehouse records of the night that built it (`wa_etl_build.info`)."""
+
+    fingerprint: str
+    run_id: str
+    as_of: datetime | None
+    newest_event_at: datetime | None
+
+
+def build_info(warehouse: Path) -> BuildInfo | None:
+    """What built the published warehouse; None without one (or one of an older version)."""
+    if not warehouse.exists():
+        return None
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            result = connection.execute(
+                "select fingerprint, run_id, as_of, newest_event_at from wa_etl_build.info"
+            )
+            names = [column[0] for column in result.description]
+            rows = result.fetchall()
+    except duckdb.Error:
+        return None
+    return BuildInfo(**dict(zip(names, rows[0], strict=True))) if rows else None
+
+
+def nothing_new(plan: ReadPlan, info: BuildInfo | None, fingerprint: str, night: Night) -> bool:
+    """Whether the published warehouse is already what this night would build: no file to
+    read or forget, the same build, and the same as-of time (the one asked for; or, by
+    default, the newest event, which no event past the last run's start can move)."""
+    if not plan.changes_nothing or info is None or info.fingerprint != fingerprint:
+        return False
+    if night.as_of is not None:
+        return info.as_of == night.as_of
+    return info.newest_event_at is None or info.newest_event_at == info.as_of
+
+
+def newest_days(warehouse: Path, days: int = NEWEST_DAYS) -> list[DayHeadline]:
+    """The newest complete message day and the days after it, still filling."""
+    connection = connect(str(warehouse), threads=1, memory_limit="256MB", read_only=True)
+    try:
+        result = connection.execute(sql_text("reports/newest_days"), {"days": days})
+        names = [column[0] for column in result.description]
+        return [DayHeadline(**dict(zip(names, row, strict=True))) for row in result.fetchall()]
+    finally:
+        connection.close()
+
+
+def build_settings(night: Night) -> BuildSettings:
+    tuning = night.tuning
+    return BuildSettings(
+        run_started=night.started_at,
+        as_of=night.as_of,
+        reply_window_hours=tuning.reply_window_hours,
+        report_missing_hours=tuning.report_missing_hours,
+        incident_gap_seconds=tuning.incident_gap_seconds,
+        threads=tuning.threads,
+        memory_limit=tuning.memory_limit,
+        run_id=night.run_id,
+        scratch_dir=night.run_folder / "scratch",
+    )
+
+
+class Outcome(BaseModel):
+    """What a night did: what it listed and read, and what it published."""
+
+    listing: Listing
+    plan: ReadPlan
+    reports: list[FileReport] = []
+    rows: dict[str, int] = {}
+    published: bool = False
+    warnings: list[str] = []
+
+    @property
+    def unreadable(self) -> list[str]:
+        """The folders that could not be listed and the files that could not be read."""
+        return self.listing.unreadable + [
+            f"{report.file.uri}: {report.unreadable}"
+            for report in self.reports
+            if report.unreadable
+        ]
+
+
+def run_record(night: Night, outcome: Outcome, ended: runs.Outcome, *, finished: bool) -> RunRecord:
+    """The run's row of the runs log, as `outcome` says."""
+    readable = [report for report in outcome.reports if report.unreadable is None]
+    return RunRecord(
+        run_id=night.run_id,
+        started_at=night.started_at,
+        finished_at=datetime.now(UTC) if finished else None,
+        as_of=night.as_of,
+        outcome=ended,
+        files_read=len(readable),
+        lines=sum(report.lines for report in readable),
+        quarantined=sum(report.quarantined for report in readable),
+        unreadable_files=outcome.unreadable,
+        complete=not outcome.unreadable,
+        message="; ".join(outcome.warnings) or None,
+    )
+
+
+@contextmanager
+def recorded(night: Night) -> Iterator[list[RunRecord]]:
+    """The run in the runs log: `running` while it works (after recording the runs killed
+    before it as failed), then failed with its one-line error if it fails; the log."""
+    runs.record_the_killed(night.runs_log)
+    started = RunRecord(run_id=night.run_id, started_at=night.started_at, as_of=night.as_of)
+    runs.append(night.runs_log, started)
+    try:
+        yield runs.runs(night.runs_log)
+    except BaseException as error:
+        unreadable = error.unreadable if isinstance(error, UnreadableFilesError) else []
+        failed = started.model_copy(
+            update={
+                "outcome": "failed",
+                "finished_at": datetime.now(UTC),
+                "unreadable_files": unreadable,
+                "message": one_line(error),
+            }
+        )
+        runs.append(night.runs_log, failed)
+        raise
+
+
+def night_of(
+    source: str,
+    warehouse: Path,
+    export: str | Path,
+    as_of: datetime | None,
+    full_refresh: bool,
+    allow_unreadable: bool,
+    aws_credentials: str | None,
+    pii: PiiMode,
+    pii_key_secret: str | None,
+    tuning: Tuning,
+    started_at: datetime,
+    run_id: str | None = None,
+) -> Night:
+    """A night's settings, checked (`UsageError` for a bad one), paths made absolute (a
+    relative one is the project's); its run's id, or a new one."""
+    warehouse = project_path(warehouse)
+    export = export if is_s3(str(export)) else project_path(Path(export))
+    source = source if "://" in source else str(project_path(Path(source)))
+    check_run(
+        source=source,
+        warehouse=warehouse,
+        export=str(export),
+        pii=pii,
+        pii_key_secret=pii_key_secret,
+        aws_credentials=aws_credentials,
+        as_of=as_of,
+        started=started_at,
+    )
+    return Night(
+        source=ArchiveSource(url=source, aws_credentials=aws_credentials),
+        pii=pii,
+        pii_key_secret=pii_key_secret,
+        pii_key_id=key_id(pii, required_key(pii, pii_key_secret)),
+        warehouse=warehouse,
+        export=export,
+        as_of=as_of,
+        full_refresh=full_refresh,
+        allow_unreadable=allow_unreadable,
+        tuning=tuning,
+        run_id=run_id or new_run_id(started_at),
+        started_at=started_at,
+        paths=StatePaths.of(warehouse),
+    )
+
+
+class Prepared(BaseModel):
+    """What a night found before reading: the listing, the plan, and whether the published
+    warehouse is already what the night would build."""
+
+    listing: Listing
+    plan: ReadPlan
+    nothing_new: bool
+
+
+def prepare(night: Night) -> Prepared:
+    """Under the run lock: clear what a killed run left, refuse a warehouse another program
+    writes to, list the archive and plan what to read."""
+    # a run killed earlier may have left its files: nothing else runs now
+    shutil.rmtree(night.paths.runs, ignore_errors=True)
+    remove_unpublished(night.warehouse, night.export if isinstance(night.export, Path) else None)
+    holder = writer_of(night.warehouse)
+    if holder is not None:
+        raise WarehouseHeldError(
+            f"another program ({holder}) has the warehouse {night.warehouse} open for writing: "
+            "close it and run again"
+        )
+    listing = night.source.listing()
+    connection = open_state(
+        night.paths.state, threads=night.tuning.threads, memory_limit=night.tuning.memory_limit
+    )
+    try:
+        plan = read_plan(
+            connection,
+            listing.files,
+            partial(content_sha256, night.source.opener()),
+            full_refresh=night.full_refresh,
+            pii=night.pii_key_id,
+        )
+    finally:
+        connection.close()
+    fingerprint = build_fingerprint(build_settings(night))
+    idle = not listing.unreadable and nothing_new(
+        plan, build_info(night.warehouse), fingerprint, night
+    )
+    return Prepared(listing=listing, plan=plan, nothing_new=idle)
+
+
+_handed_over: dict[str, Prepared] = {}
+
+
+def hand_over(run_id: str, prepared: Prepared) -> None:
+    """What the command line prepared for the flow it then runs in this process (a listing
+    is not listed twice)."""
+    _handed_over[run_id] = prepared
+
+
+def taken(run_id: str) -> Prepared | None:
+    return _handed_over.pop(run_id, None)
+
+
+def summary_of(night: Night, outcome: Outcome, duration_s: float) -> RunSummary:
+    """What the command line prints and the artifact shows of a night."""
+    readable = [report for report in outcome.reports if report.unreadable is None]
+    info = build_info(night.warehouse)
+    return RunSummary(
+        run_id=night.run_id,
+        outcome="published" if outcome.published else "nothing_new",
+        files=len(readable),
+        unchanged_files=outcome.plan.unchanged,
+        retouched_files=len(outcome.plan.retouched),
+        vanished_files=len(outcome.plan.vanished),
+        unreadable_files=outcome.unreadable,
+        ignored_files=outcome.listing.ignored,
+        skipped_files=dict(outcome.listing.skipped),
+        bytes_read=sum(report.file.size for report in readable),
+        lines=sum(report.lines for report in readable),
+        classified=sum(report.classified for report in readable),
+        unclassified=sum(report.unclassified for report in readable),
+        quarantined=sum(report.quarantined for report in readable),
+        blank=sum(report.blank for report in readable),
+        rows=outcome.rows or {name: published_rows(night.warehouse, name) for name in ROWS_SHOWN},
+        newest_days=newest_days(night.warehouse),
+        as_of=info.as_of if info else None,
+        warnings=outcome.warnings,
+        duration_s=round(duration_s, 3),
+        warehouse=str(night.warehouse),
+        export=str(night.export),
+    )
+
+
+def refused(night: Night, error: BaseException) -> None:
+    """Record a run the run lock refused."""
+    runs.append(
+        night.runs_log,
+        RunRecord(
+            run_id=night.run_id,
+            started_at=night.started_at,
+            finished_at=datetime.now(UTC),
+            outcome="locked",
+            message=one_line(error),
+        ),
+    )
