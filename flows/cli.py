@@ -207,17 +207,17 @@ def main(arguments: list[str] | None = None) -> None:
         _failed(error, debug)
 
 
+def _option(location: tuple[int | str, ...]) -> str:
+    """The option a validation error's location names (without its command's name)."""
+    parts = [str(part) for part in location]
+    if parts and parts[0] in WaEtl.model_fields:
+        parts = parts[1:]
+    return ".".join(parts).replace("_", "-")
+
+
 def _usage(error: BaseException) -> str:
     """A bad argument in one line: which option, and what is wrong with it."""
     if isinstance(error, ValidationError):
-        commands = set(WaEtl.model_fields)
-        problems = [
-            "--"
-            + ".".join(
-                str(part) for part in item["loc"][1 if item["loc"][:1] and item["loc"][0] in commands else 0 :]
-            ).replace("_", "-")
-            + f": {item['msg']}"
-            for item in error.errors()
-        ]
+        problems = [f"--{_option(item['loc'])}: {item['msg']}" for item in error.errors()]
         return "; ".join(problems) + f" (see {PROGRAM} --help)"
     return one_line(error)

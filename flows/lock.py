@@ -4,6 +4,7 @@ it ends (SIGKILL included), so a dead run never blocks the next one."""
 
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,16 +16,23 @@ class RunLockedError(RuntimeError):
     """Another run works on the same warehouse."""
 
 
-# the locks this process holds: the command line takes the lock before the flow it runs,
-# which takes it again (flock would refuse a second open of the file in the same process)
-_held: set[Path] = set()
+class _Held(threading.local):
+    """The locks this thread holds: the command line takes the lock before the flow it runs
+    in the same thread, which takes it again (flock would refuse a second open of the file);
+    another thread of the process is another run, and waits."""
+
+    def __init__(self) -> None:
+        self.paths: set[Path] = set()
+
+
+_held = _Held()
 
 
 @contextmanager
 def run_lock(path: Path, wait_seconds: float) -> Iterator[None]:
     """Hold the run lock at `path`, waiting up to `wait_seconds` for another run to finish
     (at once when this process holds it already)."""
-    if path in _held:
+    if path in _held.paths:
         yield
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,11 +56,11 @@ def run_lock(path: Path, wait_seconds: float) -> Iterator[None]:
         handle.truncate()
         handle.write(f"pid {os.getpid()}, since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
         handle.flush()
-        _held.add(path)
+        _held.paths.add(path)
         try:
             yield
         finally:
-            _held.discard(path)
+            _held.paths.discard(path)
             handle.seek(0)
             handle.truncate()
             handle.flush()

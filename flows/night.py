@@ -19,7 +19,7 @@ from flows import runs
 from flows.errors import UnreadableFilesError, one_line
 from flows.preflight import check_run
 from flows.runs import RunRecord
-from flows.settings import Tuning, project_path
+from flows.settings import Tuning
 from flows.summary import DayHeadline, RunSummary
 from transforms.discover import Listing
 from transforms.flatten import FileReport
@@ -27,7 +27,7 @@ from transforms.model import BuildSettings, build_fingerprint
 from transforms.personal import PiiMode, key_id, required_key
 from transforms.publish import WarehouseHeldError, published_rows, remove_unpublished, writer_of
 from transforms.read import content_sha256
-from transforms.sql import connect, sql_text
+from transforms.sql import connect, scalar, sql_text
 from transforms.state import ReadPlan, StatePaths, open_state, read_plan
 from transforms.storage import ArchiveSource, is_s3
 from transforms.tables import RUN_TABLES, TABLES
@@ -68,12 +68,15 @@ class Night(BaseModel):
 
 
 class BuildInfo(BaseModel):
-    """What the warehouse records of the night that built it (`wa_etl_build.info`)."""
+    """What the warehouse records of the night that built it (`wa_etl_build.info`), and a
+    digest of the files it was built from (`ingest_files`)."""
 
     fingerprint: str
     run_id: str
     as_of: datetime | None
     newest_event_at: datetime | None
+    files_digest: str | None
+    export: str | None
 
 
 def build_info(warehouse: Path) -> BuildInfo | None:
@@ -83,7 +86,10 @@ def build_info(warehouse: Path) -> BuildInfo | None:
     try:
         with duckdb.connect(str(warehouse), read_only=True) as connection:
             result = connection.execute(
-                "select fingerprint, run_id, as_of, newest_event_at from wa_etl_build.info"
+                "select fingerprint, run_id, as_of, newest_event_at, "
+                f"({sql_text('state/files_digest').format(table='ingest_files')}) as files_digest, "
+                "(select any_value(export) from wa_etl_build.published) as export "
+                "from wa_etl_build.info"
             )
             names = [column[0] for column in result.description]
             rows = result.fetchall()
@@ -92,12 +98,21 @@ def build_info(warehouse: Path) -> BuildInfo | None:
     return BuildInfo(**dict(zip(names, rows[0], strict=True))) if rows else None
 
 
-def nothing_new(plan: ReadPlan, info: BuildInfo | None, fingerprint: str, night: Night) -> bool:
+def nothing_new(
+    plan: ReadPlan, info: BuildInfo | None, fingerprint: str, files_digest: str, night: Night
+) -> bool:
     """Whether the published warehouse is already what this night would build: no file to
-    read or forget, the same build, and the same as-of time (the one asked for; or, by
-    default, the newest event, which no event past the last run's start can move)."""
+    read or forget, built from the files the state holds (a run killed after its merge
+    left the state ahead of the warehouse), exported where this night exports (and that
+    export still there), by the same build, as of the same time (the one
+    asked for; or, by default, the newest event, which no event past the last run's start
+    can move)."""
     if not plan.changes_nothing or info is None or info.fingerprint != fingerprint:
         return False
+    if info.files_digest != files_digest or info.export != str(night.export):
+        return False
+    if isinstance(night.export, Path) and night.export.resolve().name != info.run_id:
+        return False  # the export published with the warehouse is gone or replaced
     if night.as_of is not None:
         return info.as_of == night.as_of
     return info.newest_event_at is None or info.newest_event_at == info.as_of
@@ -205,10 +220,11 @@ def night_of(
     run_id: str | None = None,
 ) -> Night:
     """A night's settings, checked (`UsageError` for a bad one), paths made absolute (a
-    relative one is the project's); its run's id, or a new one."""
-    warehouse = project_path(warehouse)
-    export = export if is_s3(str(export)) else project_path(Path(export))
-    source = source if "://" in source else str(project_path(Path(source)))
+    relative one is the working folder's: a deployment's worker runs in the project's); its
+    run's id, or a new one."""
+    warehouse = warehouse.absolute()
+    export = export if is_s3(str(export)) else Path(export).absolute()
+    source = source if "://" in source else str(Path(source).absolute())
     check_run(
         source=source,
         warehouse=warehouse,
@@ -220,7 +236,7 @@ def night_of(
         started=started_at,
     )
     return Night(
-        source=ArchiveSource(url=source, aws_credentials=aws_credentials),
+        source=ArchiveSource(url=source, aws_credentials=aws_credentials, storage=tuning.storage()),
         pii=pii,
         pii_key_secret=pii_key_secret,
         pii_key_id=key_id(pii, required_key(pii, pii_key_secret)),
@@ -259,7 +275,10 @@ def prepare(night: Night) -> Prepared:
         )
     listing = night.source.listing()
     connection = open_state(
-        night.paths.state, threads=night.tuning.threads, memory_limit=night.tuning.memory_limit
+        night.paths.state,
+        threads=night.tuning.threads,
+        memory_limit=night.tuning.memory_limit,
+        pii=night.pii_key_id,
     )
     try:
         plan = read_plan(
@@ -269,11 +288,12 @@ def prepare(night: Night) -> Prepared:
             full_refresh=night.full_refresh,
             pii=night.pii_key_id,
         )
+        files_digest = scalar(connection, sql_text("state/files_digest").format(table="manifest"))
     finally:
         connection.close()
     fingerprint = build_fingerprint(build_settings(night))
     idle = not listing.unreadable and nothing_new(
-        plan, build_info(night.warehouse), fingerprint, night
+        plan, build_info(night.warehouse), fingerprint, files_digest, night
     )
     return Prepared(listing=listing, plan=plan, nothing_new=idle)
 

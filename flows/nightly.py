@@ -15,15 +15,12 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
-from functools import partial
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-import pyarrow as pa
 from prefect import Flow, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 from pydantic import BaseModel
@@ -45,7 +42,8 @@ from flows.night import (
     summary_of,
     taken,
 )
-from flows.partitions import json_bytes_estimate, partitions
+from flows.publishing import Update, publish
+from flows.reading import read_all
 from flows.runs import RunRecord
 from flows.settings import (
     SAMPLE_EXPORT,
@@ -55,21 +53,13 @@ from flows.settings import (
     Tuning,
 )
 from flows.summary import RunSummary
-from transforms.discover import ArchiveFile, Listing
-from transforms.flatten import FileReport, IngestOptions, ingest_files
+from transforms.discover import Listing
+from transforms.flatten import FileReport
 from transforms.model import BuildSettings, build_warehouse
-from transforms.personal import PiiMode, required_key
+from transforms.personal import PiiMode
 from transforms.publish import (
-    Reuse,
-    export_tables,
-    new_export_dir,
     published_rows,
-    record_runs,
-    set_aside_stale_log,
-    swap_in_export,
-    swap_in_warehouse,
 )
-from transforms.schema import arrow_schema, table_columns
 from transforms.state import (
     ReadPlan,
     ingest_file_rows,
@@ -77,8 +67,7 @@ from transforms.state import (
     open_state,
     run_landing_files,
 )
-from transforms.storage import ArchiveSource, s3_client, upload_folder
-from transforms.tables import RUN_TABLES, TABLES, Runs
+from transforms.tables import RUN_TABLES, TABLES
 
 T = TypeVar("T")
 # the rows a summary shows: the archive's tables (a run's own rows are in `runs`)
@@ -105,16 +94,6 @@ def nightly_for(
     return nightly.with_options(task_runner=runner)
 
 
-def ingest_options(tuning: Tuning, pii: PiiMode) -> IngestOptions:
-    return IngestOptions(
-        chunk_bytes=tuning.chunk_mb << 20,
-        max_line_bytes=tuning.max_line_mb << 20,
-        threads=1,
-        memory_limit=tuning.memory_limit,
-        pii=pii,
-    )
-
-
 def unvisited(value: T) -> T:
     """`value`, passed to a task as it is: Prefect would otherwise visit every item of it
     (every file of a listing, every field of every file's report) looking for futures and
@@ -128,40 +107,6 @@ def unvisited(value: T) -> T:
 # a file still unreadable stops the publish, and the scheduled deployment tries a night that
 # failed that way again later (flows.deployment); a missing source or a wrong setting would not
 # pass by waiting.
-def _bytes_read(file: ArchiveFile, stored: int) -> None:
-    """A reading thread's progress: stored bytes weighed as the JSON they hold."""
-    reporter = progress.installed()
-    if reporter is not None and file.size:
-        reporter.advance(stored * json_bytes_estimate(file) / file.size)
-
-
-@task(cache_policy=NO_CACHE)
-def read_and_flatten(
-    files: list[ArchiveFile],
-    source: ArchiveSource,
-    landing_dir: Path,
-    scratch_dir: Path,
-    name: str,
-    ingested_at: datetime,
-    options: IngestOptions,
-    pii_key_secret: str | None,
-) -> list[FileReport]:
-    """Read a partition of archive files into landing rows, every line accounted for. The
-    personal-data key is looked up here, so that it never passes as a parameter."""
-    key = required_key(options.pii, pii_key_secret)
-    return ingest_files(
-        files,
-        source.opener(),
-        landing_dir,
-        scratch_dir,
-        name,
-        ingested_at,
-        options,
-        key,
-        on_read=_bytes_read,
-    )
-
-
 @task(cache_policy=NO_CACHE)
 def merge(
     state: Path,
@@ -189,16 +134,6 @@ def merge(
         connection.execute("checkpoint")
     finally:
         connection.close()
-
-
-class Update(BaseModel):
-    """An update of the previous warehouse: the run that built that one (its export version
-    bears the run's id), the days each table changed on since, and of those the days it
-    only gained rows on."""
-
-    previous_run_id: str
-    changed_days: dict[str, list[date]]
-    appended_days: dict[str, list[date]] = {}
 
 
 class Built(BaseModel):
@@ -244,112 +179,6 @@ def build(
     return Built(rows={name: published_rows(database, name) for name in ROWS_SHOWN}, update=update)
 
 
-def _export_table(name: str) -> None:
-    reporter = progress.installed()
-    if reporter is not None:
-        reporter.advance(1, name)
-
-
-def runs_table(records: list[RunRecord]) -> pa.Table:
-    """The runs log as the rows of the warehouse's `runs` table."""
-    schema = arrow_schema(table_columns(Runs))
-    return pa.Table.from_pylist([record.model_dump() for record in records], schema=schema)
-
-
-@task(cache_policy=NO_CACHE)
-def publish(
-    database: Path,
-    warehouse: Path,
-    export: str | Path,
-    aws_credentials: str | None,
-    run_folder: Path,
-    run_id: str,
-    tuning: Tuning,
-    logged_runs: list[RunRecord],
-    expected_messages: int,
-    update: Update | None = None,
-) -> list[str]:
-    """Copy the runs log into the new warehouse, export every table to Parquet, then swap in
-    the new warehouse and export, and open the published warehouse as an analyst would to
-    check it; what to warn of. An export to S3 is written in the run's folder and uploaded
-    before the warehouse is swapped in. After an update, a local export keeps the previous
-    export's unchanged days (hard links), and of the days that only gained rows their previous
-    files beside a file of the rows added, if that export is the one published with the
-    previous warehouse."""
-    record_runs(database, runs_table(logged_runs))
-    reporter = progress.installed()
-    if reporter is not None:
-        reporter.start("publish", len(TABLES), "tables")
-    export_to = partial(
-        export_tables,
-        database,
-        threads=tuning.threads,
-        memory_limit=tuning.memory_limit,
-        on_table=_export_table,
-    )
-    warnings = []
-    if isinstance(export, str):
-        version = run_folder / "export"
-        export_to(version)
-        upload_folder(s3_client(aws_credentials), version, export)
-    else:
-        version = new_export_dir(export, run_id)
-        published = export.resolve() if export.is_symlink() else None
-        reuse = (
-            Reuse(
-                previous=published,
-                changed_days=update.changed_days,
-                appended_days=update.appended_days,
-            )
-            if update is not None
-            and published is not None
-            and published.name == update.previous_run_id
-            else None
-        )
-        try:
-            export_to(version, reuse=reuse)
-        except BaseException:
-            shutil.rmtree(version, ignore_errors=True)
-            raise
-    stale = set_aside_stale_log(warehouse, run_id)
-    if stale is not None:
-        warnings.append(
-            f"a write-ahead log another program left beside the warehouse was moved to {stale}"
-        )
-    swap_in_warehouse(warehouse, database)
-    if isinstance(export, Path):
-        swap_in_export(export, version)
-    if published_rows(warehouse, "messages") != expected_messages:
-        raise RuntimeError(f"the published warehouse {warehouse} does not hold what was built")
-    return warnings
-
-
-def _read_all(files: list[ArchiveFile], night: Night) -> list[FileReport]:
-    landing_dir, scratch_dir = night.run_folder / "landing", night.run_folder / "scratch"
-    options = ingest_options(night.tuning, night.pii)
-    groups = partitions(files, night.tuning.partition_mb << 20, night.tuning.workers)
-    reporter = progress.installed()
-    if reporter is not None:
-        reporter.start("reading", sum(map(json_bytes_estimate, files)), "MB of JSON", 1e6)
-    futures = [
-        read_and_flatten.submit(
-            group,
-            night.source,
-            landing_dir,
-            scratch_dir,
-            f"part-{index:05d}",
-            night.started_at,
-            options,
-            night.pii_key_secret,
-        )
-        for index, group in enumerate(groups)
-    ]
-    reports: list[FileReport] = []
-    for future in as_completed(futures):
-        reports.extend(future.result())
-    return sorted(reports, key=lambda report: report.file.uri)
-
-
 def _copy_of_previous(night: Night, database: Path, copier: Executor) -> Future[Path] | None:
     """The previous warehouse copied to `database` while the night reads its files, for an
     update (a copy of the whole file, off the night's path); none on a first night or a full
@@ -370,7 +199,7 @@ def _night(night: Night, prepared: Prepared, log: list[RunRecord]) -> Outcome:
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="warehouse-copy") as copier:
             copying = _copy_of_previous(night, database, copier)
-            reports = _read_all(plan.read, night)
+            reports = read_all(plan.read, night)
             outcome = Outcome(listing=listing, plan=plan, reports=reports)
             merge(
                 paths.state,
@@ -452,7 +281,7 @@ def run_night(night: Night) -> RunSummary:
 
 
 @contextmanager
-def _reporting() -> Iterator[None]:
+def reporting() -> Iterator[None]:
     """The progress the flow reports through: the command line's, when it installed one;
     else lines in the flow's log (a deployment's worker)."""
     if progress.installed() is not None:
@@ -465,6 +294,38 @@ def _reporting() -> Iterator[None]:
             yield
     finally:
         progress.install(None)
+
+
+def night_run(
+    source: str,
+    warehouse: Path,
+    export: str | Path,
+    as_of: datetime | None,
+    full_refresh: bool,
+    allow_unreadable: bool,
+    aws_credentials: str | None,
+    pii: PiiMode,
+    pii_key_secret: str | None,
+    tuning: Tuning,
+    run_id: str | None = None,
+) -> RunSummary:
+    """A night of a flow run, from its parameters (checked before anything starts)."""
+    night = night_of(
+        source,
+        warehouse,
+        export,
+        as_of,
+        full_refresh,
+        allow_unreadable,
+        aws_credentials,
+        pii,
+        pii_key_secret,
+        tuning,
+        datetime.now(UTC),
+        run_id,
+    )
+    with reporting():
+        return run_night(night)
 
 
 @flow(name="nightly", task_runner=thread_pool(Tuning().workers))
@@ -488,7 +349,7 @@ def nightly(
     drops personal data, hashing with the key of the Prefect Secret block `pii_key_secret`,
     else `WA_ETL_PII_KEY`. Files that cannot be read stop the publish, unless
     `allow_unreadable`. `run_id` names the run (by default a new id)."""
-    night = night_of(
+    return night_run(
         source,
         warehouse,
         export,
@@ -499,8 +360,5 @@ def nightly(
         pii,
         pii_key_secret,
         tuning or Tuning(),
-        datetime.now(UTC),
         run_id,
     )
-    with _reporting():
-        return run_night(night)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ByteSize, Field, TypeAdapter, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from transforms.personal import PiiMode
+from transforms.storage import StorageSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # the bundled sample and where `make run` writes: relative to the project, so that a
@@ -74,6 +75,26 @@ class Tuning(BaseModel):
     lock_wait_seconds: float = Field(
         0, ge=0, description="How long to wait for another run of the same warehouse to finish"
     )
+    storage_timeout_seconds: float = Field(
+        30,
+        gt=0,
+        description="How long a request to S3 may wait for each part of its answer (the "
+        "connection: at most 10 s of it)",
+    )
+    storage_attempts: int = Field(
+        5,
+        ge=1,
+        description="How many times a request to S3 is made while its fault may pass (a "
+        "timeout, a 5xx, SlowDown), with growing waits between",
+    )
+
+    def storage(self) -> StorageSettings:
+        """The storage's timeouts and retries."""
+        return StorageSettings(
+            connect_timeout_seconds=min(10.0, self.storage_timeout_seconds),
+            read_timeout_seconds=self.storage_timeout_seconds,
+            attempts=self.storage_attempts,
+        )
 
     @field_validator("memory_limit")
     @classmethod

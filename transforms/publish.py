@@ -227,14 +227,21 @@ def published_rows(warehouse: Path, table: str) -> int:
         return int(rows)
 
 
-def record_runs(database: Path, runs: pa.Table) -> None:
-    """The runs log as the warehouse's `runs` table (every row replaced)."""
+def record_publish(database: Path, runs: pa.Table, export: str) -> None:
+    """The runs log as the warehouse's `runs` table (every row replaced), and where the
+    export published with the warehouse is (`wa_etl_build.published`): a night with nothing
+    new to read still exports to another destination."""
     connection = connect(str(database), threads=1, memory_limit="256MB")
     try:
         connection.register("logged_runs", runs)
         connection.execute("begin transaction")
         connection.execute("delete from runs")
         connection.execute("insert into runs by name select * from logged_runs")
+        connection.execute("create schema if not exists wa_etl_build")
+        connection.execute(
+            "create or replace table wa_etl_build.published as select $export as export",
+            {"export": export},
+        )
         connection.execute("commit")
         connection.execute("checkpoint")
     finally:

@@ -100,23 +100,36 @@ class _Known(BaseModel):
     vanished_at: datetime | None
 
 
-def open_state(path: Path, *, threads: int, memory_limit: str) -> duckdb.DuckDBPyConnection:
-    """The state, created empty the first time, and again, empty, when it was written by a
-    version with other tables (so that the run reads the whole archive)."""
+def _expected_columns() -> dict[str, list[str]]:
+    return {name: list(columns) for name, columns in {**STATE_TABLES, **STATE_VIEWS}.items()}
+
+
+def _why_stale(path: Path, pii: str | None) -> str | None:
+    """Why the state at `path` must be made anew, or None: written by a version with other
+    tables, or read under another personal-data setting or key (`pii`)."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        if state_columns(connection) != _expected_columns():
+            return "the state was written by another version"
+        read_under = connection.execute("select pii from settings").fetchall()
+    if pii is not None and read_under and read_under[0][0] != pii:
+        return "the personal-data setting (pii) or its key changed"
+    return None
+
+
+def open_state(
+    path: Path, *, threads: int, memory_limit: str, pii: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """The state, created empty the first time; and made anew, empty, when it was written by
+    a version with other tables, or read under another personal-data setting than `pii` (if
+    given), so that the run reads the whole archive. Made anew is a new file, not emptied
+    tables: the pages of a DuckDB file keep what was deleted, clear numbers among them."""
+    if path.exists() and (why := _why_stale(path, pii)) is not None:
+        log.warning("%s: the state is made anew and the whole archive read again", why)
+        path.unlink()
+        path.with_name(f"{path.name}.wal").unlink(missing_ok=True)
+        remove_all(path.parent)
     connection = connect(str(path), threads=threads, memory_limit=memory_limit)
-    found = state_columns(connection)
-    expected = {name: list(columns) for name, columns in {**STATE_TABLES, **STATE_VIEWS}.items()}
-    if found != expected:
-        if found:
-            log.warning("the state was written by another version: it is rebuilt from the archive")
-        views = {
-            name
-            for (name,) in connection.execute(
-                "select view_name from duckdb_views() where not internal and schema_name = 'main'"
-            ).fetchall()
-        }
-        for name in found:
-            connection.execute(f'drop {"view" if name in views else "table"} "{name}"')
+    if not state_columns(connection):
         remove_all(path.parent)
         for name, columns in STATE_TABLES.items():
             connection.execute(create_table_sql(name, columns))

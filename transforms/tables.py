@@ -454,3 +454,5 @@ TABLES: dict[str, type[Table]] = {
 }
 RUN_TABLES = ("runs",)
 """The tables that tell of the runs, not of the archive: a night repeated changes them."""
+ARCHIVE_TABLES = {name: table for name, table in TABLES.items() if name not in RUN_TABLES}
+"""The tables that tell of the archive: the same archive gives the same rows, by any path."""

@@ -99,7 +99,7 @@ def write_sample(out: Path, spec: SampleSpec) -> SampleWritten:
                     profile,
                     moment,
                     key,
-                    simulation._id("wamid.HBgM"),
+                    simulation.wamid(recipient),
                     recipient,
                     template,
                 )

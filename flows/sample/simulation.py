@@ -1,6 +1,7 @@
 """The webhook events of one simulated message, as Meta and Insider One deliver them: late,
 out of order, batched, twice, or not at all."""
 
+import base64
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -54,6 +55,19 @@ class Simulation:
     # -- identities and payload pieces -------------------------------------------------
     def _id(self, prefix: str) -> str:
         return f"{prefix}{self.rng.getrandbits(96):024X}"
+
+    def wamid(self, number: str) -> str:
+        """A WhatsApp message id as Meta writes one: base64 of a small record that holds the
+        customer's number in clear (`wamid.HBgM` + base64 of the digits...), then a random
+        id (as many random bits as `_id` draws, so the rest of the archive stays the same)."""
+        record = (
+            bytes([0x1C, 0x18, len(number)])
+            + number.encode()
+            + bytes([0x15, 0x02, 0x00, 0x12, 0x18, 0x18])
+            + f"{self.rng.getrandbits(96):024X}".encode()
+            + b"\x00"
+        )
+        return "wamid." + base64.b64encode(record).decode()
 
     def _arrival(self, moment: float) -> float:
         roll = self.rng.random()
@@ -256,7 +270,7 @@ class Simulation:
         kind = self.rng.choices(REPLY_TYPES, REPLY_WEIGHTS)[0]
         reply: dict[str, Any] = {
             "from": message.recipient,
-            "id": self._id("wamid.IN"),
+            "id": self.wamid(message.recipient),
             "timestamp": str(int(moment)),
         }
         reply.update(reply_body(kind, self.rng, message.wamid, self._id))

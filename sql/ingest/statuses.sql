@@ -1,9 +1,10 @@
--- reads: entry.changes.field, entry.changes.value.metadata, entry.changes.value.statuses, statuses, key, timestamp
+-- reads: entry.changes.field, entry.changes.value.metadata, entry.changes.value.contacts, entry.changes.value.statuses, statuses, key, timestamp
 -- payload: entry.changes.value.statuses, statuses
 -- keys: statuses
 -- Landing rows of `statuses`: one per status report, over every entry x change x status of a
 -- Cloud webhook (changes of the field `messages` only) and every status of a bare On-Premise
--- body, each checked against the Status model and kept whole as JSON; unique on
+-- body, each checked against the Status model and kept whole as JSON, with the recipient's
+-- business-scoped user id (the status's own, else its contact's); unique on
 -- (message_id, status, timestamp).
 create or replace temp table chunk_statuses as
 with typed as (
@@ -55,6 +56,7 @@ cloud as (
         line,
         'cloud' as api,
         change.value.metadata as metadata,
+        change.value.contacts as contacts,
         entry_index,
         change_index,
         unnest(change.value.statuses) as report,
@@ -96,8 +98,14 @@ flat as (
         digits(metadata.display_phone_number) as sender,
         metadata.phone_number_id as phone_number_id,
         digits(report.recipient_id) as recipient,
-        report.recipient_user_id as recipient_user_id,
-        report.recipient_parent_user_id as parent_user_id,
+        -- the contact at the status's position, else the last one
+        coalesce(
+            report.recipient_user_id, contacts[least(item_index, len(contacts))].user_id
+        ) as recipient_user_id,
+        coalesce(
+            report.recipient_parent_user_id,
+            contacts[least(item_index, len(contacts))].parent_user_id
+        ) as parent_user_id,
         report.recipient_type as recipient_type,
         report.conversation.id as conversation_id,
         report.conversation.origin.type as conversation_origin,

@@ -14,7 +14,7 @@ from flows.nightly import nightly_for
 from flows.sample import SampleSpec, write_sample
 from flows.settings import TaskRunnerKind, Tuning
 from flows.summary import RunSummary
-from transforms.tables import TABLES
+from transforms.tables import ARCHIVE_TABLES
 
 AS_OF = datetime(2026, 11, 24, 2, tzinfo=UTC)
 RUN_COLUMNS = {"ingested_at", "run_id"}
@@ -43,7 +43,7 @@ def night(archive: Path, out: Path, runner: TaskRunnerKind, address: str | None)
 def tables(out: Path) -> dict[str, list[tuple[object, ...]]]:
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as connection:
         contents = {}
-        for name in TABLES:
+        for name in ARCHIVE_TABLES:
             columns = [
                 column
                 for (column, *_) in connection.execute(f"describe {name}").fetchall()
@@ -72,5 +72,5 @@ def test_a_night_on_a_dask_cluster_equals_a_night_in_one_process(
     assert on_dask.lines == in_process.lines
     assert on_dask.rows == in_process.rows
     dask_tables, process_tables = tables(tmp_path / "dask"), tables(tmp_path / "threads")
-    for name in TABLES:
+    for name in ARCHIVE_TABLES:
         assert dask_tables[name] == process_tables[name], name

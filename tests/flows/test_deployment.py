@@ -3,9 +3,11 @@
 with the project's own prefect.yaml, a worker, and a run of the deployment that completes
 and writes the warehouse, the export and the artifacts."""
 
+import json
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,10 @@ from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from flows import runs
+from flows.deployment import scheduled_nightly
+from flows.errors import UsageError
+from flows.lock import run_lock
 from flows.sample import SampleSpec, write_sample
 from tests.servers import BIN, free_port, server, stop
 from transforms.discover import local_listing
@@ -94,6 +100,9 @@ def test_the_nightly_deployment_runs_on_a_worker(
             "export": "data/export",
             "pii": "keep",
         }
+        # nothing of the deploying machine is in the deployment: no absolute path at all
+        assert str(PROJECT) not in json.dumps(deployment.parameter_openapi_schema)
+        assert str(project) not in json.dumps(deployment.model_dump(mode="json"))
         flow_run = client.create_flow_run_from_deployment(deployment.id)
 
         worker_log = (tmp_path / "worker.log").open("wb")
@@ -116,8 +125,6 @@ def test_the_nightly_deployment_runs_on_a_worker(
             worker_log.close()
         log = (tmp_path / "worker.log").read_text(errors="replace")[-3000:]
         assert state is not None and state.is_completed(), f"{state}\n{log}"
-        finished = client.read_flow_run(flow_run.id)
-        assert finished.empirical_policy.retries == 2
         artifacts = client.read_artifacts(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
         )
@@ -134,3 +141,45 @@ def test_the_nightly_deployment_runs_on_a_worker(
     assert messages >= 150
     assert (project / "data" / "export").is_symlink()
     assert sorted(path.name for path in (project / "data" / "export" / "messages").iterdir())
+
+
+def test_the_deployment_tries_a_night_again_only_when_its_fault_may_pass(
+    prefect_server: None, tmp_path: Path
+) -> None:
+    """A missing source fails at once; a warehouse held by another run is tried again later,
+    and the night completes once it is free."""
+    write_sample(tmp_path / "archive", SampleSpec(messages=60, days=1, seed=2))
+    missing = scheduled_nightly(
+        source=str(tmp_path / "nowhere"),
+        warehouse=tmp_path / "w.duckdb",
+        export=tmp_path / "export",
+        retry_delay_seconds=600,
+        return_state=True,
+    )
+    assert missing.is_failed()
+    with pytest.raises(UsageError, match="does not exist"):
+        missing.result()
+
+    lock = tmp_path / ".w.duckdb.state" / "lock"
+    freed = threading.Event()
+
+    def hold_the_lock_a_while() -> None:
+        with run_lock(lock, 0):
+            freed.wait(timeout=3)
+
+    holder = threading.Thread(target=hold_the_lock_a_while)
+    holder.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    threading.Timer(1.0, freed.set).start()
+    summary = scheduled_nightly(
+        source=str(tmp_path / "archive"),
+        warehouse=tmp_path / "w.duckdb",
+        export=tmp_path / "export",
+        retry_delay_seconds=2,
+    )
+    holder.join()
+    assert summary.outcome == "published"
+    assert time.monotonic() - started >= 2  # tried again after the delay
+    outcomes = [record.outcome for record in runs.runs(lock.parent / runs.LOG_NAME)]
+    assert outcomes == ["locked", "published"]

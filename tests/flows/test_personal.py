@@ -1,12 +1,19 @@
-"""A night on the sample with `pii=hash`: no recipient's phone number and no reply text left
-anywhere in the warehouse, the export or the state (searched byte by byte in every table's
-text), and every metric as with `pii=keep`. A change of the setting reads the archive again."""
+"""A night on the sample with `pii=hash`: no customer's phone number (in clear, or in base64
+inside a message id, as Meta's wamids hold it) and no reply text left anywhere: the warehouse,
+the state, the runs log, the export, the Prefect database (logs, artifacts) and what the run
+printed, searched byte by byte and in every table's text; and every metric as with
+`pii=keep`. A change of the setting reads the archive again and rewrites the state."""
 
+import base64
+import os
 import re
+import shutil
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import orjson
 import pytest
 from prefect.blocks.system import Secret
 
@@ -14,8 +21,9 @@ from flows.nightly import nightly_for
 from flows.sample import SampleSpec, write_sample
 from flows.settings import Tuning
 from flows.summary import RunSummary
+from tests.flows.conftest import wa_etl_run
 from transforms.personal import PiiMode, keyed_digest
-from transforms.tables import TABLES
+from transforms.tables import ARCHIVE_TABLES
 
 AS_OF = datetime(2026, 11, 24, 2, tzinfo=UTC)
 KEY = "the sample's hashing key"
@@ -150,7 +158,7 @@ def test_a_new_setting_reads_the_archive_again(
     night(sample, tmp_path / "b", "hash")
 
     assert changed.files == changed.rows["ingest_files"]  # every file read again
-    for name in TABLES:
+    for name in ARCHIVE_TABLES:
         query = (
             f"select * exclude (ingested_at) from {name} order by all"
             if name not in ("ingest_files", "error_codes", *METRICS, "messages")
@@ -195,3 +203,119 @@ def test_the_key_from_a_prefect_secret_block(
     assert len(sent_to) > 10
     assert {keyed_digest(KEY.encode(), number) for number in sent_to} <= recipients
     assert not sent_to & recipients
+
+
+def base64_forms(number: str) -> set[str]:
+    """The base64 texts a number takes inside a longer base64 string (a wamid), at each of
+    the three byte alignments: only the characters the number's bytes alone decide."""
+    forms = set()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + number.encode() + b"\0\0").decode()
+        first = -(-offset * 4 // 3)
+        last = (offset + len(number)) * 4 // 3
+        forms.add(encoded[first:last])
+    return forms
+
+
+def test_base64_forms_find_a_number_in_a_meta_wamid() -> None:
+    wamid = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA="
+    assert any(form in wamid for form in base64_forms("16503879439"))
+    assert not any(form in wamid for form in base64_forms("16513879439"))
+
+
+def run_cli(
+    archive: Path, out: Path, home: Path, pii: PiiMode
+) -> subprocess.CompletedProcess[bytes]:
+    environment = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_LOGGING_LEVEL": "DEBUG",
+        "WA_ETL_PII_KEY": KEY,
+    }
+    environment.pop("PREFECT_API_URL", None)
+    command = [
+        *wa_etl_run(archive, out / "warehouse.duckdb", out / "export", "2026-11-24T02:00:00Z"),
+        "--pii",
+        pii,
+        "--debug",
+    ]
+    done = subprocess.run(command, capture_output=True, env=environment, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def every_byte(folder: Path) -> bytes:
+    return b"".join(path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file())
+
+
+NUMBERED = "905557770011"  # a customer's number in free texts and as a key, as senders write them
+
+
+def with_numbers_in_texts(sample: Path, archive: Path) -> None:
+    """The sample with lines that hide a customer's number in an error's title and details,
+    in an unclassified object's key and in a quarantined line."""
+    shutil.copytree(sample, archive)
+    error = {
+        "error": {
+            "message": f"(#131026) Message undeliverable to {NUMBERED}",
+            "code": 131026,
+            "error_data": {"details": f"recipient +{NUMBERED} is not on WhatsApp"},
+        },
+        "key": "whatsapp-numbered",
+    }
+    lines = [
+        orjson.dumps(error),
+        orjson.dumps({NUMBERED: {"opted_out": True}}),
+        f'{{"statuses": [{{"recipient_id": "{NUMBERED}"'.encode(),
+    ]
+    (archive / "dt=2026-11-17").mkdir(exist_ok=True)
+    (archive / "dt=2026-11-17" / "numbered.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+
+
+def test_hash_leaves_no_customer_number_anywhere_in_clear_or_in_base64(
+    sample: Path, tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    with_numbers_in_texts(sample, archive)
+    keep, hashed = tmp_path / "keep", tmp_path / "hash"
+    keep.mkdir()
+    kept_run = run_cli(archive, keep, tmp_path / "home-keep", "keep")
+    numbers = {
+        number
+        for (number,) in rows(
+            keep / "warehouse.duckdb",
+            "select recipient from messages union select customer from replies "
+            "union select recipient from statuses union select recipient from accepted",
+        )
+        if number
+    } | {NUMBERED}
+    assert len(numbers) > 50
+
+    # the same warehouse switched to hash: the state is rewritten in the same run
+    shutil.copytree(keep, hashed, symlinks=True)
+    hash_run = run_cli(archive, hashed, tmp_path / "home-hash", "hash")
+    # what the run printed and logged (Prefect's logs and artifacts are in its home), the
+    # warehouse, the state, the runs log and the export, byte by byte, and as text
+    outputs = {
+        "output": hash_run.stdout + hash_run.stderr,
+        "prefect": every_byte(tmp_path / "home-hash"),
+        "warehouse, state and export": every_byte(hashed),
+        "tables": every_text(hashed).encode(),
+    }
+    for where, content in outputs.items():
+        text = content.decode("utf-8", errors="replace")
+        for number in numbers:
+            assert number not in text, f"a customer's number in clear in the {where}"
+            found = [form for form in base64_forms(number) if form in text]
+            assert not found, f"a customer's number in base64 in the {where}"
+    # the search finds them where they were kept: in clear and in the wamids' base64
+    kept_text = every_text(keep) + (kept_run.stdout + kept_run.stderr).decode()
+    assert NUMBERED in kept_text
+    assert sum(any(form in kept_text for form in base64_forms(number)) for number in numbers) > 50
+    masked = rows(
+        hashed / "warehouse.duckdb",
+        "select title, details from errors where key = 'whatsapp-numbered'",
+    )
+    assert masked == [
+        ("Message undeliverable to [number]", "recipient +[number] is not on WhatsApp")
+    ]

@@ -59,7 +59,7 @@ def test_credentials_and_keys_never_reach_logs_artifacts_or_outputs(
         "export": every_byte(exported),
     }
     # the search sees what the runs wrote: the summary, and the files read in the artifacts
-    assert b"finished in" in everything["output"]
+    assert b"published in" in everything["output"]
     assert f"{source}/".encode() in everything["prefect"]
     assert len(everything["export"]) > 10_000
     secrets = {
@@ -106,5 +106,5 @@ def test_hash_without_a_key_is_a_clear_error(tmp_path: Path) -> None:
         timeout=300,
     )
     assert done.returncode != 0
-    assert "pii=hash needs a key: set WA_ETL_PII_KEY" in done.stderr + done.stdout
+    assert "--pii hash needs a key: set WA_ETL_PII_KEY" in done.stderr + done.stdout
     assert not (tmp_path / "w.duckdb").exists()

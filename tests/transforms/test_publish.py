@@ -2,13 +2,15 @@
 warehouse and export swapped in atomically."""
 
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
+from flows.publishing import runs_table
+from flows.runs import RunRecord
 from flows.sample import SampleSpec, write_sample
 from tests.conftest import warehouse_of
 from transforms.publish import (
@@ -16,6 +18,7 @@ from transforms.publish import (
     Reuse,
     export_tables,
     new_export_dir,
+    record_publish,
     swap_in_export,
     swap_in_warehouse,
 )
@@ -29,6 +32,14 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     write_sample(root / "sample", SampleSpec(messages=200, days=2, seed=5))
     warehouse = warehouse_of(root / "sample", root / "work")
     warehouse.close()
+    started = datetime(2026, 11, 24, 2, tzinfo=UTC)
+    logged = [
+        RunRecord(run_id="a", started_at=started, outcome="failed", message="storage down"),
+        RunRecord(
+            run_id="b", started_at=started, outcome="published", unreadable_files=["s3://x/y"]
+        ),
+    ]
+    record_publish(warehouse.path, runs_table(logged), str(root / "export"))
     export_tables(warehouse.path, root / "export", threads=2, memory_limit="1GB")
     return warehouse.path, root / "export"
 

@@ -1,0 +1,119 @@
+"""The publish of a night: the runs log into the new warehouse, the Parquet export, the swaps
+that publish both, and a check of the published warehouse as an analyst opens it."""
+
+import shutil
+from datetime import date
+from functools import partial
+from pathlib import Path
+
+import pyarrow as pa
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel
+
+from flows import progress
+from flows.runs import RunRecord
+from flows.settings import Tuning
+from transforms.publish import (
+    Reuse,
+    export_tables,
+    new_export_dir,
+    published_rows,
+    record_publish,
+    set_aside_stale_log,
+    swap_in_export,
+    swap_in_warehouse,
+)
+from transforms.schema import arrow_schema, table_columns
+from transforms.storage import s3_client, upload_folder
+from transforms.tables import TABLES, Runs
+
+
+class Update(BaseModel):
+    """An update of the previous warehouse: the run that built that one (its export version
+    bears the run's id), the days each table changed on since, and of those the days it
+    only gained rows on."""
+
+    previous_run_id: str
+    changed_days: dict[str, list[date]]
+    appended_days: dict[str, list[date]] = {}
+
+
+def _export_table(name: str) -> None:
+    reporter = progress.installed()
+    if reporter is not None:
+        reporter.advance(1, name)
+
+
+def runs_table(records: list[RunRecord]) -> pa.Table:
+    """The runs log as the rows of the warehouse's `runs` table."""
+    schema = arrow_schema(table_columns(Runs))
+    return pa.Table.from_pylist([record.model_dump() for record in records], schema=schema)
+
+
+@task(cache_policy=NO_CACHE)
+def publish(
+    database: Path,
+    warehouse: Path,
+    export: str | Path,
+    aws_credentials: str | None,
+    run_folder: Path,
+    run_id: str,
+    tuning: Tuning,
+    logged_runs: list[RunRecord],
+    expected_messages: int,
+    update: Update | None = None,
+) -> list[str]:
+    """Copy the runs log into the new warehouse, export every table to Parquet, then swap in
+    the new warehouse and export, and open the published warehouse as an analyst would to
+    check it; what to warn of. An export to S3 is written in the run's folder and uploaded
+    before the warehouse is swapped in. After an update, a local export keeps the previous
+    export's unchanged days (hard links), and of the days that only gained rows their previous
+    files beside a file of the rows added, if that export is the one published with the
+    previous warehouse."""
+    record_publish(database, runs_table(logged_runs), str(export))
+    reporter = progress.installed()
+    if reporter is not None:
+        reporter.start("publish", len(TABLES), "tables")
+    export_to = partial(
+        export_tables,
+        database,
+        threads=tuning.threads,
+        memory_limit=tuning.memory_limit,
+        on_table=_export_table,
+    )
+    warnings = []
+    if isinstance(export, str):
+        version = run_folder / "export"
+        export_to(version)
+        upload_folder(s3_client(aws_credentials, tuning.storage()), version, export)
+    else:
+        version = new_export_dir(export, run_id)
+        published = export.resolve() if export.is_symlink() else None
+        reuse = (
+            Reuse(
+                previous=published,
+                changed_days=update.changed_days,
+                appended_days=update.appended_days,
+            )
+            if update is not None
+            and published is not None
+            and published.name == update.previous_run_id
+            else None
+        )
+        try:
+            export_to(version, reuse=reuse)
+        except BaseException:
+            shutil.rmtree(version, ignore_errors=True)
+            raise
+    stale = set_aside_stale_log(warehouse, run_id)
+    if stale is not None:
+        warnings.append(
+            f"a write-ahead log another program left beside the warehouse was moved to {stale}"
+        )
+    swap_in_warehouse(warehouse, database)
+    if isinstance(export, Path):
+        swap_in_export(export, version)
+    if published_rows(warehouse, "messages") != expected_messages:
+        raise RuntimeError(f"the published warehouse {warehouse} does not hold what was built")
+    return warnings
