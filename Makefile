@@ -17,13 +17,18 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: run test lint bench sample docs lock clean server deploy worker
+.PHONY: run test test-fast lint bench sample docs lock clean server deploy worker trigger
 
 run: .venv/.synced
 	$(VENV)/wa-etl run
 
 test: lint
 	$(VENV)/pytest
+
+# most of the suite in under three minutes: the units and the build, without the Prefect flows
+# and the benchmark's own test (the slow ones: tests/flows, tests/benchmarks, and a few marked)
+test-fast: lint
+	$(VENV)/pytest -m "not slow"
 
 lint: .venv/.synced
 	$(VENV)/ruff check flows transforms tests benchmarks
@@ -41,7 +46,7 @@ sample: .venv/.synced
 # The scheduled nightly run, step by step (each in its own terminal): a Prefect server, the
 # work pool and the deployment (prefect.yaml), and a worker that runs the flow from here.
 PREFECT_PORT ?= 4200
-deploy worker: export PREFECT_API_URL ?= http://127.0.0.1:$(PREFECT_PORT)/api
+deploy worker trigger: export PREFECT_API_URL ?= http://127.0.0.1:$(PREFECT_PORT)/api
 
 server: .venv/.synced
 	$(VENV)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
@@ -53,6 +58,10 @@ deploy: .venv/.synced
 
 worker: .venv/.synced
 	WA_ETL_PROJECT_DIR=$(CURDIR) $(VENV)/prefect worker start --pool wa-etl
+
+# a night at once, on the worker (the schedule runs it at 02:00 UTC)
+trigger: .venv/.synced
+	$(VENV)/prefect deployment run nightly/nightly
 
 # the data dictionary, from the table models
 docs: .venv/.synced

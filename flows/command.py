@@ -16,6 +16,7 @@ from flows.lock import RunLockedError, run_lock
 from flows.night import (
     Night,
     Outcome,
+    Prepared,
     hand_over,
     night_of,
     prepare,
@@ -61,16 +62,12 @@ def night_from(settings: RunSettings, started: datetime) -> Night:
     )
 
 
-def _quiet_night(night: Night, started: float) -> RunSummary:
+def _quiet_night(night: Night, prepared: Prepared, started: float) -> RunSummary:
     """A night with nothing new, ended without Prefect: recorded, summarised."""
-    with recorded(night):
-        prepared = prepare(night)
-        if not prepared.nothing_new:
-            raise RuntimeError("the archive changed while the night was planned: run again")
-        outcome = Outcome(listing=prepared.listing, plan=prepared.plan)
-        summary = summary_of(night, outcome, time.monotonic() - started)
-        record = run_record(night, outcome, "nothing_new", finished=True)
-        runs.append(night.runs_log, record.model_copy(update={"as_of": summary.as_of}))
+    outcome = Outcome(listing=prepared.listing, plan=prepared.plan)
+    summary = summary_of(night, outcome, time.monotonic() - started)
+    record = run_record(night, outcome, "nothing_new", finished=True)
+    runs.append(night.runs_log, record.model_copy(update={"as_of": summary.as_of}))
     return summary
 
 
@@ -125,10 +122,10 @@ def run(
             summary = _flow_night(settings, night, task_runner, dask_address)
     else:
         try:
-            with run_lock(night.paths.lock, night.tuning.lock_wait_seconds):
+            with run_lock(night.paths.lock, night.tuning.lock_wait_seconds), recorded(night):
                 prepared = prepare(night)
                 if prepared.nothing_new:
-                    summary = _quiet_night(night, started)
+                    summary = _quiet_night(night, prepared, started)
                 else:
                     hand_over(night.run_id, prepared)
                     summary = _flow_night(settings, night, task_runner, dask_address)

@@ -184,11 +184,17 @@ def run_record(night: Night, outcome: Outcome, ended: runs.Outcome, *, finished:
 
 @contextmanager
 def recorded(night: Night) -> Iterator[list[RunRecord]]:
-    """The run in the runs log: `running` while it works (after recording the runs killed
-    before it as failed), then failed with its one-line error if it fails; the log."""
+    """The run in the runs log (under the run lock): `running` while it works (after
+    recording the runs killed before it as failed), then failed with its one-line error if it
+    fails; the log. Within the block of the same run (the command line's, around its flow's),
+    nothing more is recorded."""
+    if night.run_id in _recording:
+        yield runs.runs(night.runs_log)
+        return
     runs.record_the_killed(night.runs_log)
     started = RunRecord(run_id=night.run_id, started_at=night.started_at, as_of=night.as_of)
     runs.append(night.runs_log, started)
+    _recording.add(night.run_id)
     try:
         yield runs.runs(night.runs_log)
     except BaseException as error:
@@ -203,6 +209,11 @@ def recorded(night: Night) -> Iterator[list[RunRecord]]:
         )
         runs.append(night.runs_log, failed)
         raise
+    finally:
+        _recording.discard(night.run_id)
+
+
+_recording: set[str] = set()
 
 
 def night_of(

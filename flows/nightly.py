@@ -255,14 +255,13 @@ def run_night(night: Night) -> RunSummary:
     for it (the listing and the plan) is taken as it is."""
     started = time.monotonic()
     try:
-        with run_lock(night.paths.lock, night.tuning.lock_wait_seconds):
+        with run_lock(night.paths.lock, night.tuning.lock_wait_seconds), recorded(night) as log:
             prepared = taken(night.run_id) or prepare(night)
-            with recorded(night) as log:
-                outcome = _night(night, prepared, log)
-                summary = summary_of(night, outcome, time.monotonic() - started)
-                ended: runs.Outcome = "published" if outcome.published else "nothing_new"
-                record = run_record(night, outcome, ended, finished=True)
-                runs.append(night.runs_log, record.model_copy(update={"as_of": summary.as_of}))
+            outcome = _night(night, prepared, log)
+            summary = summary_of(night, outcome, time.monotonic() - started)
+            ended: runs.Outcome = "published" if outcome.published else "nothing_new"
+            record = run_record(night, outcome, ended, finished=True)
+            runs.append(night.runs_log, record.model_copy(update={"as_of": summary.as_of}))
     except RunLockedError as error:
         refused(night, error)
         raise

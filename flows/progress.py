@@ -114,15 +114,17 @@ class NightProgress:
                     description=(f"{stage.name} {stage.detail}".strip()),
                 )
 
-    def end(self) -> None:
-        """The stage ends: its last figures are told."""
+    def end(self, *, done: bool = True) -> None:
+        """The stage ends (`done`: all of it; else where it stopped): its last figures are
+        told."""
         with self._lock:
             stage, self._stage = self._stage, None
         if stage is None:
             return
-        stage.done = stage.total
+        if done:
+            stage.done = stage.total
         if self._bars is not None and self._bar is not None:
-            self._bars.update(self._bar, completed=stage.total / stage.scale)
+            self._bars.update(self._bar, completed=stage.done / stage.scale)
         else:
             self._say(stage.line())
 
@@ -132,10 +134,12 @@ class NightProgress:
         if self._bars is not None:
             self._bars.start()
         self._ticker.start()
+        done = False
         try:
             yield self
+            done = True
         finally:
-            self.end()
+            self.end(done=done)
             self._stop.set()
             if self._bars is not None:
                 self._bars.stop()

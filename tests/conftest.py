@@ -68,6 +68,17 @@ def pytest_sessionfinish() -> None:
     shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
 
 
+SLOW_FOLDERS = ("flows", "benchmarks")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests of the Prefect flows and of the benchmark are slow (`make test-fast` skips
+    them): a flow runs real servers and real nights."""
+    for item in items:
+        if item.path.parent.name in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
+
+
 def fixture_line(name: str) -> bytes:
     """A fixture payload (tests/fixtures/<name>.json) as one archive line."""
     return orjson.dumps(orjson.loads((FIXTURES / f"{name}.json").read_bytes()))

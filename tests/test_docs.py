@@ -1,6 +1,10 @@
-"""The questions in docs/questions.md are answered by their SQL on a real warehouse."""
+"""The questions in docs/questions.md, and the README's queries, are answered by their SQL on
+a real warehouse, by the Python client and by DuckDB 1's command-line tool (the warehouse is
+written in a storage format every DuckDB from 1.2 on reads)."""
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,3 +39,38 @@ def test_each_question_is_answered_on_the_sample(
 ) -> None:
     rows = sample.rows(sql)
     assert rows, f"no answer to: {question}"
+
+
+DUCKDB_CLI = Path(sys.executable).parent / "duckdb"
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+README_QUERIES = re.findall(r"```sql\n(.+?)```", README, flags=re.S)
+
+
+def cli_answer(warehouse: Path, sql: str) -> subprocess.CompletedProcess[str]:
+    """The answer of DuckDB's own command-line tool (1.x, from PyPI's duckdb-cli), read-only."""
+    return subprocess.run(
+        [str(DUCKDB_CLI), "-readonly", "-csv", str(warehouse), "-c", sql],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_command_line_tool_is_duckdb_1() -> None:
+    done = subprocess.run([str(DUCKDB_CLI), "--version"], capture_output=True, text=True)
+    assert done.stdout.startswith("v1."), done.stdout
+
+
+@pytest.mark.parametrize("sql", [*README_QUERIES, *(sql for _, sql in ANSWERS)])
+def test_duckdb_1_opens_the_warehouse_and_answers_the_readme_and_the_questions(
+    sample: Warehouse, sql: str
+) -> None:
+    done = cli_answer(sample.path, sql)
+    assert done.returncode == 0, done.stderr
+    header, *rows = done.stdout.splitlines()
+    assert header and rows
+
+
+def test_the_readme_has_queries_for_the_command_line() -> None:
+    assert len(README_QUERIES) >= 2

@@ -143,6 +143,10 @@ class _LandingOutput:
             writer.close()
 
 
+class ReadingOutOfMemoryError(MemoryError):
+    """DuckDB ran out of memory reading a batch: an error of the run, never of a line."""
+
+
 class _BatchReadError(Exception):
     """DuckDB could not read a batch, or read another number of lines than it holds."""
 
@@ -313,6 +317,15 @@ def _run_passes(connection: duckdb.DuckDBPyConnection, batch: BatchInput, scratc
             }
             run_model(connection, name, parameters)
         unplaced = scalar(connection, sql_text("ingest/unplaced_rows"))
+    except duckdb.OutOfMemoryException:
+        # the night's memory is too small for its lines: the run's fault, not the lines'
+        ends = [*batch.starts[1:], len(batch.data)]
+        longest = max(end - start for start, end in zip(batch.starts, ends, strict=True))
+        raise ReadingOutOfMemoryError(
+            f"DuckDB ran out of memory reading a batch of lines (its longest of {longest:,} "
+            "bytes): raise --tuning.memory-limit, or lower --tuning.chunk-mb or "
+            "--tuning.max-line-mb"
+        ) from None
     except duckdb.Error as error:
         # DuckDB's message quotes the input; it must not reach logs or the warehouse.
         raise _BatchReadError(type(error).__name__) from None

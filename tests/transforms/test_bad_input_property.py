@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -215,6 +216,7 @@ def lines_with_rows(state: duckdb.DuckDBPyConnection, table: str) -> set[tuple[s
     }
 
 
+@pytest.mark.slow
 @given(st.lists(archive_file, min_size=1, max_size=3))
 def test_every_line_of_any_mixture_is_accounted_for(
     files: list[tuple[list[tuple[str, bytes]], str, bytes]],

@@ -453,6 +453,7 @@ events = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=12)
 @given(
     nights=st.lists(

@@ -1,0 +1,188 @@
+"""`wa-etl` as an operator meets it: one-line errors and exit codes, bad usage and a refused
+lock answered at once without a server, a night with nothing new ended in seconds with its
+row in the runs log, `status` and `--help`, and no process left behind by a run killed with
+SIGINT, SIGTERM or SIGKILL."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flows import runs
+from flows.lock import run_lock
+from flows.sample import SampleSpec, write_sample
+from tests.flows.conftest import wa_etl_run
+
+AS_OF = "2026-11-24T02:00:00Z"
+WA_ETL = [sys.executable, "-c", "from flows.cli import main; main()"]
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cli") / "archive"
+    write_sample(folder, SampleSpec(messages=3000, days=2, seed=4))
+    return folder
+
+
+@pytest.fixture
+def environment(tmp_path: Path) -> dict[str, str]:
+    """A user's shell: no Prefect server of theirs, a Prefect home of their own."""
+    environment = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    environment.pop("PREFECT_API_URL", None)
+    return environment
+
+
+def timed(
+    command: list[str], environment: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=600)
+    return done, time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["run", "--as-of", "soon"], "--as-of: Input should be a valid datetime"),
+        (["run", "--tuning.workers", "0"], "--tuning.workers: Input should be greater than"),
+        (["run", "--pii", "mask"], "--pii: Input should be 'keep', 'hash' or 'drop'"),
+        (["run", "--source", "/nowhere"], "the source folder /nowhere does not exist"),
+        (["run", "--source", "gs://bucket/x"], "gs:// archives are not read"),
+        (["run", "--warehouse", "/nowhere/w.duckdb"], "warehouse's folder /nowhere does not exist"),
+        (["sample", "--out", "/tmp/x", "--messages", "0"], "--messages: Input should be greater"),
+        (["run", "--as-of", "1969-12-31T00:00:00Z"], "--as-of must be a time between 2009-01-01"),
+    ],
+)
+def test_bad_usage_is_one_line_and_exit_2_at_once(
+    environment: dict[str, str], arguments: list[str], says: str
+) -> None:
+    done, took = timed([*WA_ETL, *arguments], environment)
+    assert done.returncode == 2, done.stderr
+    assert says in done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert took < 3  # the interpreter's start and the imports; no server is started
+
+
+def test_debug_shows_the_traceback(environment: dict[str, str]) -> None:
+    done, _ = timed([*WA_ETL, "run", "--source", "/nowhere", "--debug"], environment)
+    assert done.returncode == 2
+    assert "Traceback" in done.stderr and "UsageError" in done.stderr
+
+
+def test_help_and_version_say_what_each_command_and_option_is(environment: dict[str, str]) -> None:
+    top, _ = timed([*WA_ETL, "--help"], environment)
+    for command in ("run", "status", "sql", "sample", "dictionary"):
+        assert f"    {command} " in top.stdout
+    run, _ = timed([*WA_ETL, "run", "--help"], environment)
+    text = " ".join(run.stdout.split())
+    assert "[env: WA_ETL_SOURCE]" in text and "[env: WA_ETL_TUNING__WORKERS]" in text
+    assert "ISO-8601" in text and "{datetime,null}" not in text
+    assert "Exit codes: 0 published or nothing new, 1 failed" in text
+    version, _ = timed([*WA_ETL, "--version"], environment)
+    assert version.stdout.startswith("wa-etl ")
+
+
+def test_a_refused_lock_is_exit_3_at_once_and_recorded(
+    archive: Path, environment: dict[str, str], tmp_path: Path
+) -> None:
+    with run_lock(tmp_path / ".w.duckdb.state" / "lock", 0):
+        done, took = timed(
+            wa_etl_run(archive, tmp_path / "w.duckdb", tmp_path / "export", AS_OF), environment
+        )
+    assert done.returncode == 3, done.stderr
+    assert "another nightly run is working on this warehouse (pid " in done.stderr
+    assert took < 3
+    log = runs.runs(tmp_path / ".w.duckdb.state" / runs.LOG_NAME)
+    assert [record.outcome for record in log] == ["locked"]
+
+
+def test_a_night_with_nothing_new_ends_in_seconds_and_status_tells_the_runs(
+    archive: Path, environment: dict[str, str], tmp_path: Path
+) -> None:
+    command = wa_etl_run(archive, tmp_path / "w.duckdb", tmp_path / "export", AS_OF)
+    first, _ = timed(command, environment)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "published in" in first.stdout and "newest complete day 2026-11-17" in first.stdout
+    again, took = timed(command, environment)
+    assert again.returncode == 0, again.stderr
+    assert "found nothing new" in again.stdout
+    assert took < 3
+    log = runs.runs(tmp_path / ".w.duckdb.state" / runs.LOG_NAME)
+    assert [record.outcome for record in log] == ["published", "nothing_new"]
+    status, _ = timed([*WA_ETL, "status", "--warehouse", str(tmp_path / "w.duckdb")], environment)
+    assert status.returncode == 0
+    lines = status.stdout.splitlines()
+    assert " published " in lines[1] and " nothing_new " in lines[2]
+    assert "newest complete day: 2026-11-17" in status.stdout
+    sql, _ = timed(
+        [*WA_ETL, "sql", "--warehouse", str(tmp_path / "w.duckdb"), "--command",
+         "select outcome from runs"],
+        environment,
+    )  # fmt: skip
+    assert sql.returncode == 0 and "published" in sql.stdout
+
+
+def children(pid: int) -> set[int]:
+    """The processes `pid` started that still run (Linux)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found |= {int(child) for child in task.read_text().split()}
+        except OSError:
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def running(
+    archive: Path, environment: dict[str, str], tmp_path: Path
+) -> Iterator[tuple[subprocess.Popen[str], set[int]]]:
+    """A night under way, and the processes it started (its Prefect server)."""
+    run = subprocess.Popen(
+        wa_etl_run(archive, tmp_path / "w.duckdb", tmp_path / "export", AS_OF),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    started: set[int] = set()
+    deadline = time.monotonic() + 120
+    while not (started := children(run.pid)) and time.monotonic() < deadline:
+        assert run.poll() is None, run.communicate()[1][-2000:]
+        time.sleep(0.05)
+    time.sleep(3)  # into the night: the server answers, the flow reads
+    try:
+        yield run, started
+    finally:
+        for pid in [run.pid, *started]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        run.communicate(timeout=60)
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_a_killed_run_leaves_no_process_behind(
+    running: tuple[subprocess.Popen[str], set[int]], how: signal.Signals
+) -> None:
+    run, started = running
+    assert started and run.poll() is None
+    run.send_signal(how)
+    run.communicate(timeout=60)
+    deadline = time.monotonic() + 15
+    while any(alive(pid) for pid in started) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in started if alive(pid)]
+    assert run.returncode != 0
