@@ -1,4 +1,4 @@
-"""Typed settings of a nightly run: the SPEC 7 options and the tuning knobs, read from the
+"""Typed settings of a nightly run: the contract §7 options and the tuning knobs, read from the
 command line or from `WA_ETL_*` environment variables."""
 
 from datetime import UTC, datetime
@@ -32,7 +32,7 @@ TaskRunnerKind = Literal["threads", "dask"]
 
 
 class Tuning(BaseModel):
-    """How hard a run works and the SPEC 4 windows; the defaults suit a 2-core machine."""
+    """How hard a run works and the contract §4 windows; the defaults suit a 2-core machine."""
 
     chunk_mb: int = Field(
         32, ge=1, description="DuckDB reads lines in batches of about this many MB"

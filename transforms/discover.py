@@ -1,4 +1,4 @@
-"""Find the archive files under a source and the hints their paths give (SPEC 1)."""
+"""Find the archive files under a source and the hints their paths give (contract §1)."""
 
 import errno
 import os

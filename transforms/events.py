@@ -292,7 +292,7 @@ ENVELOPE_BODIES = ("payload", "body")
 
 def unwrapped_webhook(line: dict[str, Any]) -> dict[str, Any]:
     """The webhook body of a line: each field from the envelope's `payload`, else its `body`,
-    else the line itself (SPEC 1 envelopes; the SQL passes take fields the same way)."""
+    else the line itself (contract §1 envelopes; the SQL passes take fields the same way)."""
     layers = [line]
     for name in reversed(ENVELOPE_BODIES):
         layer = line.get(name)

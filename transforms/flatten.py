@@ -1,4 +1,4 @@
-"""Flatten archive files into landing rows of the raw tables (SPEC 2 and 5).
+"""Flatten archive files into landing rows of the raw tables (contract §2 and §5).
 
 Each batch of lines (`transforms.batch`) is read by the SQL passes in `sql/ingest`: `lines`
 first (where each line is, its key, times and envelope), then one pass per raw table, each

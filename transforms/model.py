@@ -1,5 +1,5 @@
 """Build the warehouse from the state the runs have read into: de-duplicate, resolve
-identities, and model the raw tables, `messages` and the metrics (SPEC 3, 4 and 5) with the
+identities, and model the raw tables, `messages` and the metrics (contract §3, §4 and §5) with the
 SQL in `sql/models`.
 
 A night that adds files updates the previous warehouse instead of building anew (`sql/
@@ -94,8 +94,8 @@ log = logging.getLogger(__name__)
 
 
 class BuildSettings(BaseModel):
-    """What the models need beyond the data: the run's start and as-of time (SPEC 4; by
-    default the newest event not after the start) and the SPEC 4 and 5 windows."""
+    """What the models need beyond the data: the run's start and as-of time (contract §4; by
+    default the newest event not after the start) and the contract §4 and §5 windows."""
 
     run_started: datetime
     as_of: datetime | None = None

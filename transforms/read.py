@@ -1,4 +1,4 @@
-"""Stream an archive file as chunks of whole lines, counting every line (SPEC 1).
+"""Stream an archive file as chunks of whole lines, counting every line (contract §1).
 
 Memory is bounded by the chunk size, whatever the size of the file or the archive. Each
 chunk keeps the lines' bytes exactly as DuckDB will read them, plus the numbers of its

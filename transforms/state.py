@@ -316,6 +316,8 @@ def merge_run(
         connection.execute("commit")
     except BaseException:
         connection.execute("rollback")
+        # the run's files moved in before the failure are listed nowhere: not left behind
+        collect_garbage(connection, folder)
         raise
     finally:
         connection.unregister("file_reports")

@@ -1,4 +1,4 @@
-"""Pydantic models of the warehouse tables (SPEC section 5), one class per table.
+"""Pydantic models of the warehouse tables (contract §5), one class per table.
 
 The class docstring is the table's description and each field's description is the column's;
 `transforms.schema` derives the DuckDB DDL, the Arrow and polars schemas, the `COMMENT ON`
@@ -128,7 +128,11 @@ class Statuses(Provenance):
     pricing_model: str | None = col("pricing.pricing_model (CBP, PMP, ...)")
     pricing_category: str | None = col("pricing.category")
     pricing_type: str | None = col("pricing.type")
-    biz_opaque_callback_data: str | None = col("Callback data the business attached on send")
+    biz_opaque_callback_data: str | None = personal_col(
+        "Callback data the business attached on send (dropped under pii=hash|drop: it may "
+        "name the customer)",
+        "text",
+    )
     error_count: int = col("Number of errors attached to the status (each is a row of errors)")
     api: str = col("cloud (entry[].changes[] webhook) or on_premise (bare statuses[] body)")
     payload_json: str | None = personal_col("The statuses[] element as JSON", "payload")
@@ -218,8 +222,8 @@ class Errors(Provenance):
     )
     payload_json: str | None = personal_col("The error element as JSON", "payload")
     category: str = built_col("Catalogue category: auth, rate_limit, account, ... or other")
-    is_rate_limit: bool = built_col("The code is a rate-limit code (SPEC 6)")
-    retryable: bool = built_col("Retrying the same message can succeed (SPEC 6)")
+    is_rate_limit: bool = built_col("The code is a rate-limit code (contract §6)")
+    retryable: bool = built_col("Retrying the same message can succeed (contract §6)")
 
 
 class Landing(Table):
@@ -227,7 +231,7 @@ class Landing(Table):
     the raw tables' rows of one archive file, before de-duplication."""
 
     dedupe_key: str = personal_col(
-        "What the row is unique on (SPEC 3 duplicates), as JSON", "digest"
+        "What the row is unique on (contract §3 duplicates), as JSON", "digest"
     )
     seq: int = col("Position of the row among the rows of its line")
     envelope_sender: str | None = col("Business number from the line's envelope, digits")
@@ -296,7 +300,7 @@ class IngestFiles(Table):
 
 
 class ErrorCodes(Table):
-    """The error catalogue (SPEC 6), loaded from data/seeds/error_codes.csv."""
+    """The error catalogue (contract §6), loaded from data/seeds/error_codes.csv."""
 
     code: int = col("Error code")
     title: str | None = col("Usual title of the code")
@@ -307,7 +311,7 @@ class ErrorCodes(Table):
 
 class Messages(Table):
     """One row per outbound message (a tracking key, or a wamid no key links to), with its
-    lifecycle (SPEC 3 and 4)."""
+    lifecycle (contract §3 and §4)."""
 
     key: str | None = col("Tracking key; NULL for a message known only by its wamid")
     message_id: str | None = personal_col(
@@ -340,7 +344,7 @@ class Messages(Table):
 
 
 class DeliveryDaily(Table):
-    """Delivery outcomes per message day, sender and template (SPEC 4 and 5): every count is of
+    """Delivery outcomes per message day, sender and template (contract §4 and §5): every count is of
     messages, every outcome counts on the message's day, however late it arrived."""
 
     day: date = col("Message day: UTC date of the message's earliest event")

@@ -1,4 +1,4 @@
-"""Explain, line by line, what the bulk path rejected: pydantic is the judge (SPEC 2).
+"""Explain, line by line, what the bulk path rejected: pydantic is the judge (contract §2).
 
 A rejected line gets a reason that says what is wrong and where, field by field, without
 quoting the values (they may be personal data). A line the models accept is re-serialised

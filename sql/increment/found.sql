@@ -1,6 +1,6 @@
 -- The messages built before that the new events touch: the keys and wamids of the warehouse's
 -- rows that share a key or a wamid with a new event (a row's key there is already resolved
--- through its wamid, SPEC 3). These seed the closure over the landing rows (`hits`, `grow`);
+-- through its wamid, contract §3). These seed the closure over the landing rows (`hits`, `grow`);
 -- the new files' own rows are read as they are. A night of new messages finds none, and then
 -- no landing part beyond the new files' is read and no built row is taken out.
 --

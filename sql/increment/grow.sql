@@ -1,6 +1,6 @@
 -- One step of the closure of the affected messages (with `hits`, run until it adds nothing):
 -- a key brings the wamids it is linked to, a wamid its keys, by the links the state's events
--- make (SPEC 3), the new files' events among them. An event belongs to a message by its key,
+-- make (contract §3), the new files' events among them. An event belongs to a message by its key,
 -- else by the key its wamid is linked to, so every row of an affected message is found by its
 -- key or its wamid. Every link of an affected key or wamid is among the hits: when a step adds
 -- nothing, the hits are every row the update rebuilds from.

@@ -1,5 +1,5 @@
 -- After the rebuilt rows are in: the days on which they differ from the rows taken out
--- (`remove`), and the messages whose report_missing the new as_of turns (SPEC 4: judged at
+-- (`remove`), and the messages whose report_missing the new as_of turns (contract §4: judged at
 -- the run's as_of, which moves with the archive). A rebuilt row equal to the one it replaces
 -- (an event read again, an error of no message) changes no day. The rows that differ are
 -- those whose copies taken out and put back do not balance: one aggregate over both, in a

@@ -1,4 +1,4 @@
--- The messages whose replies are judged again (SPEC 4 replied), under the name
+-- The messages whose replies are judged again (contract §4 replied), under the name
 -- models/attributed_replies reads: the rebuilt messages (as `models/messages` put them back,
 -- `inserted_messages`), the messages new replies name as their context, and every message to
 -- their customers and to new replies' customers (a reply without context goes to the

@@ -1,6 +1,6 @@
--- SPEC 5 `errors`: one row per error from the four sources, duplicates removed, with the
+-- contract §5 `errors`: one row per error from the four sources, duplicates removed, with the
 -- key and sender resolved and the catalogue's category, rate-limit and retryable flags
--- (SPEC 6; a code the catalogue does not know is `other`, neither rate limit nor retryable).
+-- (contract §6; a code the catalogue does not know is `other`, neither rate limit nor retryable).
 -- The message_id of a reply error is the customer's message: it links to no key or sender.
 insert into errors by name
 with errors as (

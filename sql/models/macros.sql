@@ -1,4 +1,4 @@
--- SPEC 3, duplicates: webhooks are delivered at least once and archives overlap. Landing rows
+-- contract §3, duplicates: webhooks are delivered at least once and archives overlap. Landing rows
 -- with the same dedupe_key are one event; the copy with the earliest event time counts, then
 -- the first file and line, so that every run keeps the same copy. The later copies, by where
 -- they are (file, line, position in the line): few rows, so that the raw tables can be read
@@ -37,7 +37,7 @@ create or replace temp macro message_ref(key, message_id) as
 create or replace temp macro is_message_status(status_type) as
     status_type is null or status_type = 'message';
 
--- SPEC 4 report_missing: sent, neither delivered nor failed, and longer than the window
+-- contract §4 report_missing: sent, neither delivered nor failed, and longer than the window
 -- between sent_at and the run's as_of.
 create or replace temp macro is_report_missing(sent_at, delivered_at, failed_at) as
     coalesce(
@@ -53,7 +53,7 @@ create or replace temp macro is_report_missing(sent_at, delivered_at, failed_at)
 create or replace temp macro is_rebuilt_day(day) as
     getvariable('rebuild_days') is null or list_contains(getvariable('rebuild_days'), day);
 
--- SPEC 3 sender: the event's metadata, else that of any other event of the same message,
+-- contract §3 sender: the event's metadata, else that of any other event of the same message,
 -- else the envelope's sender, else the path's sender=.
 create or replace temp macro resolved_sender(own, of_message, envelope, path) as
     coalesce(own, of_message, envelope, path);
@@ -64,7 +64,7 @@ create or replace temp macro resolved_sender(own, of_message, envelope, path) as
 -- wamids are the vendor's, not chosen to collide.
 create or replace temp macro ref_hash(message_ref) as md5_number(message_ref);
 
--- SPEC 3: the events of `events_table` with their tracking key, their own, else the one their
+-- contract §3: the events of `events_table` with their tracking key, their own, else the one their
 -- wamid links to. Only the events without a key look one up, among the links of their own
 -- wamids, so that the join holds those few links: joined on every link of the night, it
 -- outgrew memory on a 16 GB night and spilled every event's row to disk.
@@ -82,7 +82,7 @@ create or replace temp macro with_key(events_table) as table
     from query_table(events_table) as events
     left join links on links.message_id = events.message_id;
 
--- SPEC 3 for a raw table's events: the tracking key (`with_key`) and the sender
+-- contract §3 for a raw table's events: the tracking key (`with_key`) and the sender
 -- (resolved_sender); the envelope's and the path's sender go. The senders are joined by
 -- `ref_hash`, a fixed 16 bytes a message: by their texts they too outgrew memory on a 16 GB
 -- night (`statuses` 117 s, with both joins narrow 59 s).

@@ -1,4 +1,4 @@
--- SPEC 3: accepted events and statuses link a tracking key to a wamid. The key of each wamid
+-- contract §3: accepted events and statuses link a tracking key to a wamid. The key of each wamid
 -- that an event without a key of its own names (`with_key` looks only those up; the others,
 -- three in four wamids of a night, would hold memory the build needs); a wamid linked to two
 -- keys keeps the one linked first (a window, not an ordered aggregate, which keeps every

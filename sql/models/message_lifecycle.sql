@@ -1,6 +1,6 @@
--- One row per outbound message (SPEC 3 identity) with what its events say: wamid, recipient,
+-- One row per outbound message (contract §3 identity) with what its events say: wamid, recipient,
 -- sender, template (of its first template send: a message with a key is that key's
--- message), and the first time of each lifecycle step (SPEC 4: a later status
+-- message), and the first time of each lifecycle step (contract §4: a later status
 -- implies the earlier ones, so `read` counts as delivered and sent). "First" is by event
 -- time, then file and line: `event_order` (outbound_events). `metadata_sender` is the
 -- earliest business number of the message's own events' metadata (`message_senders`).

@@ -1,4 +1,4 @@
--- SPEC 3 sender: the business number of each message from the metadata of any of its events
+-- contract §3 sender: the business number of each message from the metadata of any of its events
 -- (the earliest that has one; `message_lifecycle`), by the message and by its `ref_hash`.
 create or replace temp view message_senders as
 select

@@ -1,4 +1,4 @@
--- SPEC 5 `messages`: one row per outbound message with its lifecycle and outcomes (SPEC 4).
+-- contract §5 `messages`: one row per outbound message with its lifecycle and outcomes (contract §4).
 -- All of a message's outcomes count on its message day, however late they arrive.
 insert into messages by name
 with lifecycle as (

@@ -1,4 +1,4 @@
--- SPEC 5 `replies`: one row per customer message, unique on its id. A reply belongs to no
+-- contract §5 `replies`: one row per customer message, unique on its id. A reply belongs to no
 -- outbound message here (attribution is in `messages`), so its sender is its own metadata,
 -- else the envelope's, else the path's.
 insert into replies by name

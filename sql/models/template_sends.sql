@@ -1,4 +1,4 @@
--- SPEC 5 `template_sends`: one row per template send, duplicates removed, sender resolved
+-- contract §5 `template_sends`: one row per template send, duplicates removed, sender resolved
 -- from the other events of the message (a template send has no metadata of its own).
 insert into template_sends by name
 with template_sends as (

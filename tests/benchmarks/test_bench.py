@@ -58,6 +58,8 @@ def test_against_baseline_is_this_codes_figures_over_the_baselines() -> None:
             "peak_rss_mb": 600,
             "incremental_1pct_s": 1.5,
             "backfill_1pct_s": 2.0,
+            "startup_s": 3.0,
+            "nothing_new_wall_s": 1.0,
         },
         {
             "size_mb": 100,
@@ -65,6 +67,8 @@ def test_against_baseline_is_this_codes_figures_over_the_baselines() -> None:
             "peak_rss_mb": 900,
             "incremental_1pct_s": 2.0,
             "backfill_1pct_s": 0.0,
+            "startup_s": 3.0,
+            "nothing_new_wall_s": 1.0,
         },
     ]
     theirs = [
@@ -74,6 +78,8 @@ def test_against_baseline_is_this_codes_figures_over_the_baselines() -> None:
             "peak_rss_mb": 500,
             "incremental_1pct_s": 1.5,
             "backfill_1pct_s": 4.0,
+            "startup_s": 12.0,
+            "nothing_new_wall_s": 10.0,
         },
         {
             "size_mb": 100,
@@ -81,6 +87,8 @@ def test_against_baseline_is_this_codes_figures_over_the_baselines() -> None:
             "peak_rss_mb": 1000,
             "incremental_1pct_s": 2.5,
             "backfill_1pct_s": 0.0,
+            "startup_s": 0.0,
+            "nothing_new_wall_s": 10.0,
         },
     ]
     assert against_baseline(ours, theirs) == [
@@ -90,6 +98,8 @@ def test_against_baseline_is_this_codes_figures_over_the_baselines() -> None:
             "peak_ratio": 1.2,
             "next_day_ratio": 1.0,
             "backfill_ratio": 0.5,
+            "startup_ratio": 0.25,
+            "nothing_new_ratio": 0.1,
         },
         # a figure the baseline did not measure (0) has no ratio
         {
@@ -98,6 +108,8 @@ def test_against_baseline_is_this_codes_figures_over_the_baselines() -> None:
             "peak_ratio": 0.9,
             "next_day_ratio": 0.8,
             "backfill_ratio": 0.0,
+            "startup_ratio": 0.0,
+            "nothing_new_ratio": 0.1,
         },
     ]
 

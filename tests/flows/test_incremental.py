@@ -1,4 +1,4 @@
-"""Nightly runs over a growing archive (SPEC 7): each reads only new and changed files, and
+"""Nightly runs over a growing archive (contract §7): each reads only new and changed files, and
 after any sequence of nights every table equals what one full run over the final archive
 gives; running the same night twice changes nothing."""
 

@@ -1,4 +1,4 @@
-"""Nightly runs as real processes (SPEC 7): killed at any point they leave the last night
+"""Nightly runs as real processes (contract §7): killed at any point they leave the last night
 intact and the next run completes the work; an analyst holding the warehouse open does not
 stop them; two at once never corrupt anything; a full disk is a clear error."""
 
@@ -292,6 +292,20 @@ def test_a_full_disk_is_a_clear_error_and_publishes_nothing(
         assert "Nothing was published: the warehouse and the export are as they were" in stderr
         assert contents(disk) == night_one
         assert not list(disk.glob(".warehouse.duckdb.*.building*"))  # its copy is gone too
+        # nothing half written stays: no export version but the published one, no run folder,
+        # no landing part the state does not list
+        versions = disk / ".export.versions"
+        assert [version.resolve() for version in versions.iterdir()] == [
+            (disk / "export").resolve()
+        ]
+        state = disk / ".warehouse.duckdb.state"
+        assert not list((state / "runs").iterdir())
+        with duckdb.connect(str(state / "state.duckdb"), read_only=True) as connection:
+            listed = {
+                part for (part,) in connection.execute("select part from landing_parts").fetchall()
+            }
+        on_disk = {path.name for path in (state / "parts").glob("*/*.parquet")} - {"_empty.parquet"}
+        assert on_disk <= listed
         filler.unlink()
         finish(start(archive, disk, api_url))
         assert contents(disk) != night_one

@@ -1,4 +1,4 @@
-"""Bad input at scale (SPEC 1): random mixtures of valid events, mutated events and junk lines
+"""Bad input at scale (contract §1): random mixtures of valid events, mutated events and junk lines
 never crash the ingest or the build, and every line is accounted for: it gave rows, or it is
 in quarantine or unclassified, or it is blank. A valid event is never quarantined; a line
 that is not a JSON object always is.

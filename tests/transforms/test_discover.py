@@ -1,4 +1,4 @@
-"""Finding the archive files and what their paths say (SPEC 1)."""
+"""Finding the archive files and what their paths say (contract §1)."""
 
 import os
 import shutil

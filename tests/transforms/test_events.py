@@ -1,4 +1,4 @@
-"""The event models read every payload of the vendor document and of SPEC 2."""
+"""The event models read every payload of the vendor document and of contract §2."""
 
 import pytest
 

@@ -1,5 +1,5 @@
 """Every sample payload of the vendor document, and one of each reply type and error shape of
-SPEC 2, read by the real pipeline: the rows each yields, field by field."""
+contract §2, read by the real pipeline: the rows each yields, field by field."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime

@@ -1,4 +1,4 @@
-"""Message outcomes and the metric tables (SPEC 4 and 5), one small hand-built archive per
+"""Message outcomes and the metric tables (contract §4 and §5), one small hand-built archive per
 rule, the expected numbers worked out by hand next to each."""
 
 import hashlib

@@ -136,7 +136,7 @@ def oracle_messages(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
 def attribute_replies(
     warehouse: Warehouse, messages: dict[str, dict[str, Any]]
 ) -> dict[str, datetime]:
-    """The first reply of each message a reply is attributed to (SPEC 4 replied)."""
+    """The first reply of each message a reply is attributed to (contract §4 replied)."""
     by_wamid = {
         message["message_id"]: identity
         for identity, message in messages.items()

@@ -1,4 +1,4 @@
-"""Identity and time (SPEC 3): duplicates, keys through wamids, sender and template
+"""Identity and time (contract §3): duplicates, keys through wamids, sender and template
 resolution, event time and message day; and the lifecycle in `messages`."""
 
 import os
