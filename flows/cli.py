@@ -4,6 +4,7 @@ Every option can also be set in the environment (`WA_ETL_<OPTION>`, nested with 
 help names each variable). Errors are one line on stderr (`--debug` for the traceback), and
 the exit code tells how a run ended (`flows.errors.ExitCode`)."""
 
+import signal
 import sys
 import traceback
 from datetime import date
@@ -178,6 +179,9 @@ class WaEtl(BaseSettings):
 with_environment_names(RunCommand)
 
 
+INTERRUPTED = 128 + signal.SIGINT
+
+
 def _failed(error: BaseException, debug: bool) -> NoReturn:
     if debug:
         traceback.print_exception(error)
@@ -203,6 +207,10 @@ def main(arguments: list[str] | None = None) -> None:
         raise SystemExit(int(ExitCode.USAGE)) from None
     except SystemExit:
         raise
+    except KeyboardInterrupt:
+        # a shell's status for a command ended by Ctrl-C (128 + SIGINT)
+        print(f"{PROGRAM}: interrupted; nothing more was published", file=sys.stderr)
+        raise SystemExit(INTERRUPTED) from None
     except BaseException as error:
         _failed(error, debug)
 

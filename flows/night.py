@@ -30,11 +30,9 @@ from transforms.read import content_sha256
 from transforms.sql import connect, scalar, sql_text
 from transforms.state import ReadPlan, StatePaths, open_state, read_plan
 from transforms.storage import ArchiveSource, is_s3
-from transforms.tables import RUN_TABLES, TABLES
+from transforms.tables import ARCHIVE_TABLES
 
 NEWEST_DAYS = 3
-# the rows a summary shows: the archive's tables (a run's own rows are in `runs`)
-ROWS_SHOWN = [name for name in TABLES if name not in RUN_TABLES]
 
 
 def new_run_id(started: datetime) -> str:
@@ -342,7 +340,8 @@ def summary_of(night: Night, outcome: Outcome, duration_s: float) -> RunSummary:
         unclassified=sum(report.unclassified for report in readable),
         quarantined=sum(report.quarantined for report in readable),
         blank=sum(report.blank for report in readable),
-        rows=outcome.rows or {name: published_rows(night.warehouse, name) for name in ROWS_SHOWN},
+        rows=outcome.rows
+        or {name: published_rows(night.warehouse, name) for name in ARCHIVE_TABLES},
         newest_days=newest_days(night.warehouse),
         as_of=info.as_of if info else None,
         warnings=outcome.warnings,

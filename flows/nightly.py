@@ -67,11 +67,9 @@ from transforms.state import (
     open_state,
     run_landing_files,
 )
-from transforms.tables import RUN_TABLES, TABLES
+from transforms.tables import ARCHIVE_TABLES
 
 T = TypeVar("T")
-# the rows a summary shows: the archive's tables (a run's own rows are in `runs`)
-ROWS_SHOWN = [name for name in TABLES if name not in RUN_TABLES]
 
 
 def thread_pool(workers: int) -> TaskRunner[Any]:
@@ -176,7 +174,9 @@ def build(
     get_run_logger().info(
         "updated the previous warehouse" if update else "built the warehouse anew"
     )
-    return Built(rows={name: published_rows(database, name) for name in ROWS_SHOWN}, update=update)
+    return Built(
+        rows={name: published_rows(database, name) for name in ARCHIVE_TABLES}, update=update
+    )
 
 
 def _copy_of_previous(night: Night, database: Path, copier: Executor) -> Future[Path] | None:

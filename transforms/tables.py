@@ -344,8 +344,8 @@ class Messages(Table):
 
 
 class DeliveryDaily(Table):
-    """Delivery outcomes per message day, sender and template (contract §4 and §5): every count is of
-    messages, every outcome counts on the message's day, however late it arrived."""
+    """Delivery outcomes per message day, sender and template (contract §4 and §5): every
+    count is of messages, every outcome counts on the message's day, however late it arrived."""
 
     day: date = col("Message day: UTC date of the message's earliest event")
     sender: str | None = col("Business phone number, digits; NULL when no event names it")

@@ -21,7 +21,6 @@ import pytest
 
 from flows import runs
 from flows.errors import UnreadableFilesError, UsageError
-from flows.night import ROWS_SHOWN
 from flows.nightly import nightly_for
 from flows.sample import SampleSpec, write_sample
 from flows.settings import Tuning
@@ -319,7 +318,3 @@ def test_a_warehouse_where_duckdb_cannot_write_is_refused_clearly(
     with pytest.raises(UsageError, match="DuckDB cannot write to"):
         night(sample, folder)
     assert list(folder.iterdir()) == []
-
-
-def test_every_table_a_night_reports_is_one_of_the_archive(sample: Path) -> None:
-    assert set(ROWS_SHOWN) == set(ARCHIVE_TABLES)
