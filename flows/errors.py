@@ -2,6 +2,7 @@
 worth trying again."""
 
 import errno
+import signal
 from enum import IntEnum
 
 import duckdb
@@ -74,6 +75,10 @@ def exit_code(error: BaseException) -> ExitCode:
 def one_line(error: BaseException) -> str:
     """What to print of an error: its own message, on one line. DuckDB's messages quote the
     input (personal data, perhaps): only their kind and the model that failed are told."""
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    if isinstance(error, SystemExit) and isinstance(error.code, int) and error.code > 128:
+        return f"stopped by signal {error.code - 128} ({signal.Signals(error.code - 128).name})"
     if isinstance(error, duckdb.OutOfMemoryException):
         return (
             "DuckDB ran out of memory: raise --tuning.memory-limit (WA_ETL_TUNING__MEMORY_LIMIT)"

@@ -187,3 +187,21 @@ def test_a_killed_run_leaves_no_process_behind(
     assert not [pid for pid in started if alive(pid)]
     # a shell's statuses: 128 + the signal, or killed by it (negative under Popen)
     assert run.returncode == (-how if how == signal.SIGKILL else 128 + how)
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [(signal.SIGINT, "interrupted (Ctrl-C)"), (signal.SIGTERM, "stopped by signal 15 (SIGTERM)")],
+)
+def test_a_stopped_run_is_recorded_as_failed_with_why(
+    running: tuple[subprocess.Popen[str], set[int]],
+    how: signal.Signals,
+    message: str,
+    tmp_path: Path,
+) -> None:
+    run, _ = running
+    run.send_signal(how)
+    run.communicate(timeout=60)
+    [record] = runs.runs(tmp_path / ".w.duckdb.state" / runs.LOG_NAME)
+    assert (record.outcome, record.message) == ("failed", message)
+    assert not (tmp_path / "export").exists()
