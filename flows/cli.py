@@ -33,7 +33,8 @@ from flows.settings import (
 PROGRAM = "wa-etl"
 EXIT_CODES = (
     "exit codes: 0 published (or nothing new), 1 failed (nothing published), 2 bad usage, "
-    "3 another run holds the warehouse, 4 published with unreadable files (--allow-unreadable)"
+    "3 another run holds the warehouse, 4 published with unreadable files (--allow-unreadable), "
+    "128+n stopped by signal n (130 Ctrl-C, 143 SIGTERM)"
 )
 
 
@@ -61,7 +62,8 @@ class RunCommand(RunSettings):
     """Read the archive's new and changed files into the DuckDB warehouse and the Parquet
     export, and print what the night held (a bar per stage on a terminal, a line every 10 s
     elsewhere). Exit codes: 0 published or nothing new, 1 failed (nothing published), 2 bad
-    usage, 3 another run holds the warehouse, 4 published with unreadable files."""
+    usage, 3 another run holds the warehouse, 4 published with unreadable files, 130 and 143
+    stopped by Ctrl-C and SIGTERM."""
 
     model_config = SettingsConfigDict(env_prefix="WA_ETL_", env_nested_delimiter="__")
 

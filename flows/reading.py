@@ -25,6 +25,7 @@ def ingest_options(tuning: Tuning, pii: PiiMode) -> IngestOptions:
         max_line_bytes=tuning.max_line_mb << 20,
         threads=1,
         memory_limit=tuning.memory_limit,
+        alone_memory_limit=tuning.reading_memory if tuning.workers > 1 else None,
         pii=pii,
     )
 

@@ -96,6 +96,13 @@ class Tuning(BaseModel):
             attempts=self.storage_attempts,
         )
 
+    @property
+    def reading_memory(self) -> str:
+        """The memory of every reading task together: what a batch of lines too large for
+        one task's reads with, alone."""
+        size = TypeAdapter(ByteSize).validate_python(self.memory_limit)
+        return f"{size * self.workers} bytes"
+
     @field_validator("memory_limit")
     @classmethod
     def _a_size(cls, value: str) -> str:

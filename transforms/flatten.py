@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import duckdb
@@ -45,6 +45,7 @@ from transforms.discover import ArchiveFile
 from transforms.events import Contact, ErrorObject, Message, Status, Template
 from transforms.personal import PiiMode, masked_digits, masking_statements, set_key
 from transforms.read import Opener
+from transforms.reading_memory import LOCK_NAME, with_every_tasks_memory, within_own_memory
 from transforms.schema import (
     arrow_schema,
     create_table_sql,
@@ -102,6 +103,8 @@ class IngestOptions(BaseModel):
     max_line_bytes: int = 256 << 20
     threads: int = 1
     memory_limit: str = "800MB"
+    # what a batch that ran out of `memory_limit` reads with, alone (every reading task's)
+    alone_memory_limit: str | None = None
     pii: PiiMode = "keep"
 
 
@@ -520,6 +523,27 @@ def _flatten_batch(
         )
 
 
+def _within_memory(
+    flatten: Callable[[], None],
+    connection: duckdb.DuckDBPyConnection,
+    lock: Path,
+    options: IngestOptions,
+) -> None:
+    """`flatten` a batch within its task's memory or, if it runs out before it keeps
+    anything, again alone with every reading task's (the batches under way end first)."""
+    try:
+        with within_own_memory(lock):
+            flatten()
+    except ReadingOutOfMemoryError:
+        if options.alone_memory_limit is None:
+            raise
+        log.debug("a batch ran out of its task's memory: read again alone")
+        with with_every_tasks_memory(
+            lock, connection, options.memory_limit, options.alone_memory_limit
+        ):
+            flatten()
+
+
 def _flush_landing(
     connection: duckdb.DuckDBPyConnection, output: _LandingOutput, tallies: list[FileTally]
 ) -> None:
@@ -570,6 +594,7 @@ def ingest_files(
     tallies = [FileTally() for _ in files]
     window = TimeWindow.of_run(ingested_at)
     connection = ingest_connection(options, key, window)
+    memory_lock = scratch_dir / LOCK_NAME
     try:
         connection.register("batch_files", _file_context(files, ingested_at))
         output = _LandingOutput(landing_dir, name, masking_statements(options.pii))
@@ -577,7 +602,10 @@ def ingest_files(
             for batch in batches(
                 files, opener, options.chunk_bytes, options.max_line_bytes, tallies, on_read
             ):
-                _flatten_batch(connection, batch, scratch, tallies, output, window)
+                flatten = partial(
+                    _flatten_batch, connection, batch, scratch, tallies, output, window
+                )
+                _within_memory(flatten, connection, memory_lock, options)
         finally:
             output.close()
     finally:
