@@ -58,11 +58,13 @@ EVENTS = "accepted_rows + template_send_rows + status_rows + reply_rows + error_
 class Run(NamedTuple):
     """A child process's wall time, the peak RSS in MB it reports (0 if none), and the job's
     own duration as the night's summary gives it (from the flow's start to its summary: the
-    wall time less Prefect's start-up and shutdown and the imports; 0 if none)."""
+    wall time less Prefect's start-up and shutdown and the imports; 0 if none), and how the
+    night ended (published, found nothing new, ...)."""
 
     wall: float
     peak_mb: float
     job: float
+    ended: str = ""
 
 
 def _child(code: list[str], env: dict[str, str], project: Path = PROJECT) -> Run:
@@ -77,12 +79,15 @@ def _child(code: list[str], env: dict[str, str], project: Path = PROJECT) -> Run
         line.split()[1] for line in done.stderr.splitlines() if line.startswith("peak-rss-kb")
     ]
     job = re.search(
-        r"^run \S+ (?:finished|published|found nothing new) in ([0-9.]+) s$",
+        r"^run \S+ (finished|published|found nothing new) in ([0-9.]+) s$",
         done.stdout,
         re.MULTILINE,
     )
     return Run(
-        wall, int(reported[-1]) / 1024 if reported else 0.0, float(job.group(1)) if job else 0.0
+        wall,
+        int(reported[-1]) / 1024 if reported else 0.0,
+        float(job.group(2)) if job else 0.0,
+        job.group(1) if job else "",
     )
 
 
@@ -175,6 +180,9 @@ def measure(
         lines, events = warehouse.execute(
             f"select sum(lines), sum({EVENTS}) from ingest_files"
         ).fetchall()[0]
+    # the same archive again at once: a night with nothing new, start-up and all (after the
+    # incremental nights it would not be: their files are gone from the archive again)
+    nothing_new = _child([*WA_ETL, *command], env, project)
     nights = []
     try:
         for extra, folder in zip(archive.extras, added, strict=True):
@@ -184,8 +192,6 @@ def measure(
         for folder in added:
             shutil.rmtree(folder, ignore_errors=True)
     next_day, backfill = nights
-    # the same archive again: a night with nothing new, start-up and all
-    nothing_new = _child([*WA_ETL, *command], env, project)
     json_bytes = uncompressed_bytes(archive.folder)
     job = max(full.job, 1e-9)
     return {
@@ -199,6 +205,8 @@ def measure(
         # temporary Prefect server, the flow's engine, the summary
         "startup_s": round(full.wall - job, 2),
         "nothing_new_wall_s": round(nothing_new.wall, 2),
+        # 1 when that night knew it had nothing new (code before the runs log rebuilt it)
+        "nothing_new_found": float(nothing_new.ended == "found nothing new"),
         "events_per_s": round(events / job),
         "json_mb_per_s": round(json_bytes / 1e6 / job, 1),
         "peak_rss_mb": round(full.peak_mb),

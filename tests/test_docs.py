@@ -74,3 +74,20 @@ def test_duckdb_1_opens_the_warehouse_and_answers_the_readme_and_the_questions(
 
 def test_the_readme_has_queries_for_the_command_line() -> None:
     assert len(README_QUERIES) >= 2
+
+
+@pytest.mark.parametrize("table", ["accepted", "template_sends", "statuses", "replies", "errors"])
+def test_duckdb_1_reads_the_json_kept_whole_in_its_zstd_storage(
+    sample: Warehouse, table: str
+) -> None:
+    sql = f"select count(payload_json), sum(length(payload_json)) from {table}"
+    ((count, length),) = sample.connection.execute(sql).fetchall()
+    assert count > 0
+    kinds = sample.connection.execute(
+        f"select distinct compression from pragma_storage_info('{table}') "
+        "where column_name = 'payload_json' and compression <> 'Constant'"
+    ).fetchall()
+    assert kinds == [("ZSTD",)]
+    done = cli_answer(sample.path, sql)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1] == f"{count},{length}"

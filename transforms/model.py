@@ -25,7 +25,7 @@ from pydantic import BaseModel, ByteSize, TypeAdapter
 
 from transforms.catalogue import ERROR_CODES
 from transforms.parts import create_new_row_views, create_row_views
-from transforms.schema import comment_statements, create_table_sql, table_columns
+from transforms.schema import comment_statements, table_columns, table_ddl
 from transforms.sql import (
     PARTITION_FLUSH_ROWS,
     SQL_DIR,
@@ -129,7 +129,7 @@ def build_fingerprint(settings: BuildSettings) -> str:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(ERROR_CODES.read_bytes())
     for name, table in TABLES.items():
-        digest.update(create_table_sql(name, table_columns(table)).encode())
+        digest.update(table_ddl(name, table).encode())
     windows = settings.model_dump(include={"reply_window_hours", "report_missing_hours"})
     windows["incident_gap_seconds"] = settings.incident_gap_seconds
     digest.update(repr(sorted(windows.items())).encode() + duckdb.__version__.encode())
@@ -238,7 +238,7 @@ def _build_anew(
     try:
         step("tables")
         for name, table in TABLES.items():
-            connection.execute(create_table_sql(name, table_columns(table)))
+            connection.execute(table_ddl(name, table))
             for statement in comment_statements(name, table):
                 connection.execute(statement)
         run_script(connection, "models/landing")

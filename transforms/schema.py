@@ -206,9 +206,30 @@ def table_description(table: type[Table]) -> str:
     return " ".join((table.__doc__ or "").split())
 
 
-def create_table_sql(name: str, columns: dict[str, str]) -> str:
-    listed = ",\n    ".join(f"{column} {kind}" for column, kind in columns.items())
+def column_compression(table: type[Table]) -> dict[str, str]:
+    """The columns DuckDB stores with a compression of the table's choosing (`compression`
+    in a field's extras), by name; the others take DuckDB's own."""
+    return {
+        name: str(field.json_schema_extra["compression"])
+        for name, field in table.model_fields.items()
+        if isinstance(field.json_schema_extra, dict) and "compression" in field.json_schema_extra
+    }
+
+
+def create_table_sql(
+    name: str, columns: dict[str, str], compression: dict[str, str] | None = None
+) -> str:
+    chosen = compression or {}
+    listed = ",\n    ".join(
+        f"{column} {kind}" + (f" using compression {chosen[column]}" if column in chosen else "")
+        for column, kind in columns.items()
+    )
     return f"create table {name} (\n    {listed}\n)"
+
+
+def table_ddl(name: str, table: type[Table]) -> str:
+    """`create table` of a warehouse table, with its columns' compression."""
+    return create_table_sql(name, table_columns(table), column_compression(table))
 
 
 def _arrow_type(kind: str) -> pa.DataType:

@@ -61,11 +61,11 @@ def declared_keys(name: str) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(keys) for keys in _headers(name, KEYS))
 
 
-# Rows a thread buffers per partition of a partitioned COPY before it writes them out.
-# DuckDB's default (524,288) held about 800 MB of a 4 GB night's statuses across the days,
-# and the export ran out of memory under an 800 MB limit; with 65,536 it passes under 400 MB
-# (and is faster: 15.5 s vs 22 s).
-PARTITION_FLUSH_ROWS = 65_536
+# Rows a thread buffers per partition of a partitioned COPY before it writes them out: few
+# enough that the days' buffers of the widest rows (statuses with their JSON) stay well under
+# the memory limit, or the export spills and slows (docs/performance.md, "What payload_json
+# costs").
+PARTITION_FLUSH_ROWS = 16_384
 # Every DuckDB file the tool creates is written in the storage format of DuckDB 1.2, which
 # every DuckDB client from 1.2 on opens (the command-line tool and the notebooks analysts
 # have); DuckDB 2's own format opens only in DuckDB 2.

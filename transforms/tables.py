@@ -15,14 +15,23 @@ def col(description: str) -> Any:
     return Field(default=None, description=description)
 
 
-def personal_col(description: str, kind: str) -> Any:
+def personal_col(description: str, kind: str, json_text: bool = False) -> Any:
     """A column of personal data (`transforms.personal`): a customer's phone number or
     business-scoped user id (`number`: kept, hashed or dropped), a message id, which encodes
     the recipient's number (`message_id`: kept or hashed), a text a customer wrote or was sent
     (`text`: kept or dropped), a free text that may quote a number (`free_text`: kept, or
     its long digit runs masked), an element's JSON (`payload`: masked as it is read), or an
-    identity digest that may hold any of them (`digest`: kept or keyed-hashed)."""
-    return Field(default=None, description=description, json_schema_extra={"personal": kind})
+    identity digest that may hold any of them (`digest`: kept or keyed-hashed). A `json_text`
+    column holds a JSON document per row: stored compressed with zstd (see `JSON_TEXT`)."""
+    extra: dict[str, Any] = {"personal": kind}
+    if json_text:
+        extra["compression"] = JSON_TEXT
+    return Field(default=None, description=description, json_schema_extra=extra)
+
+
+# How DuckDB stores a column of JSON documents: its default string compression (FSST) took
+# twice the time for a third of the ratio (docs/performance.md, "What payload_json costs").
+JSON_TEXT = "zstd"
 
 
 def built_col(description: str) -> Any:
@@ -72,6 +81,7 @@ class Accepted(Provenance):
     payload_json: str | None = personal_col(
         'The event as JSON: {"message": <messages[] element>, "contact": <its contact>}',
         "payload",
+        json_text=True,
     )
 
 
@@ -92,9 +102,11 @@ class TemplateSends(Provenance):
         "Rendered text of the template (`content`, top level or in template)", "text"
     )
     components: str | None = personal_col(
-        "Template components with their parameters, as JSON", "text"
+        "Template components with their parameters, as JSON", "text", json_text=True
     )
-    payload_json: str | None = personal_col("The template send's body as JSON", "payload")
+    payload_json: str | None = personal_col(
+        "The template send's body as JSON", "payload", json_text=True
+    )
 
 
 class Statuses(Provenance):
@@ -135,7 +147,9 @@ class Statuses(Provenance):
     )
     error_count: int = col("Number of errors attached to the status (each is a row of errors)")
     api: str = col("cloud (entry[].changes[] webhook) or on_premise (bare statuses[] body)")
-    payload_json: str | None = personal_col("The statuses[] element as JSON", "payload")
+    payload_json: str | None = personal_col(
+        "The statuses[] element as JSON", "payload", json_text=True
+    )
 
 
 class Replies(Provenance):
@@ -189,6 +203,7 @@ class Replies(Provenance):
     payload_json: str | None = personal_col(
         "The messages[] element as JSON, with every field (group_id, edit, revoke, ...)",
         "payload",
+        json_text=True,
     )
 
 
@@ -220,7 +235,7 @@ class Errors(Provenance):
         "The type of the status the error came with: an error of a status that is no message "
         "(payment) counts in no metric"
     )
-    payload_json: str | None = personal_col("The error element as JSON", "payload")
+    payload_json: str | None = personal_col("The error element as JSON", "payload", json_text=True)
     category: str = built_col("Catalogue category: auth, rate_limit, account, ... or other")
     is_rate_limit: bool = built_col("The code is a rate-limit code (contract §6)")
     retryable: bool = built_col("Retrying the same message can succeed (contract §6)")

@@ -133,5 +133,6 @@ def test_a_baselines_nights_over_a_small_archive(tmp_path: Path) -> None:
     assert figures["events"] > 0
     assert figures["job_s"] > 0 and figures["incremental_1pct_s"] > 0
     assert figures["backfill_1pct_s"] > 0 and figures["peak_rss_mb"] > 0
+    assert figures["nothing_new_found"] == 1.0
     # the added files were put into the archive for the incremental nights only
     assert sorted(path.name for path in archive.folder.iterdir()) == before

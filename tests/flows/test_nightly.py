@@ -98,6 +98,20 @@ def test_a_night_reads_the_archive_into_the_warehouse_and_the_export(
     export = tmp_path / "export"
     assert export.is_symlink()
     assert sorted(path.name for path in export.iterdir()) == sorted(TABLES)
+    # counts are BIGINT everywhere: no DECIMAL(38,0) from a sum in the warehouse or the export
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        wide = "data_type like 'DECIMAL%' or data_type in ('HUGEINT', 'UHUGEINT')"
+        assert (
+            connection.execute(
+                f"select table_name, column_name from information_schema.columns where {wide}"
+            ).fetchall()
+            == []
+        )
+        exported = connection.execute(
+            f"select distinct column_type from (describe select * from "
+            f"read_parquet('{export}/*/**/*.parquet', union_by_name = true))"
+        ).fetchall()
+    assert not [kind for (kind,) in exported if kind.startswith(("DECIMAL", "HUGEINT"))]
     # nothing of the run's own is left behind: no half-built file; its landing rows are the
     # state's parts now, one file per table and task
     assert not list(tmp_path.glob("*.building"))
