@@ -343,11 +343,12 @@ def nightly(
 ) -> RunSummary:
     """Read the new and changed files of the webhook archive at `source` (a folder or
     `s3://bucket/prefix`) into the DuckDB `warehouse` and the Parquet `export` (a folder or
-    `s3://bucket/prefix`); relative paths are the project's. `aws_credentials` names a Prefect
-    AwsCredentials block for S3 (default: the standard AWS settings). `pii` keeps, hashes or
-    drops personal data, hashing with the key of the Prefect Secret block `pii_key_secret`,
-    else `WA_ETL_PII_KEY`. Files that cannot be read stop the publish, unless
-    `allow_unreadable`. `run_id` names the run (by default a new id)."""
+    `s3://bucket/prefix`); relative paths are the working folder's (a deployment's worker
+    runs in the project's). `aws_credentials` names a Prefect AwsCredentials block for S3
+    (default: the standard AWS settings). `pii` keeps, hashes or drops personal data,
+    hashing with the key of the Prefect Secret block `pii_key_secret`, else
+    `WA_ETL_PII_KEY`. Files that cannot be read stop the publish, unless `allow_unreadable`.
+    `run_id` names the run (by default a new id)."""
     return night_run(
         source,
         warehouse,
