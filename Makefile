@@ -31,14 +31,15 @@ test-fast: lint
 	$(VENV)/pytest -m "not slow"
 
 lint: .venv/.synced
-	$(VENV)/ruff check flows transforms tests benchmarks
-	$(VENV)/ruff format --check flows transforms tests benchmarks
+	$(VENV)/ruff check flows transforms devtools tests benchmarks
+	$(VENV)/ruff format --check flows transforms devtools tests benchmarks
 	$(VENV)/mypy
 
 bench: .venv/.synced
 	$(VENV)/python benchmarks/bench.py $(BENCH_ARGS)
 
-# the bundled sample archive that `make run` reads
+# the bundled sample archive that `make run` reads (the generator, devtools/sample, is a
+# development tool: not in the wheel)
 sample: .venv/.synced
 	rm -rf data/sample
 	$(VENV)/wa-etl sample --out data/sample --messages 2000 --days 3 --seed 7

@@ -35,8 +35,8 @@ from typing import NamedTuple
 
 import duckdb
 
-from transforms.discover import local_listing
-from transforms.read import local_blocks
+from transforms.source.discover import local_listing
+from transforms.source.read import local_blocks
 
 PROJECT = Path(__file__).resolve().parents[1]
 BYTES_PER_MESSAGE = 1_880  # of JSON lines, as the sample generator writes them (measured)

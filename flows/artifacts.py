@@ -12,8 +12,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from pydantic import BaseModel
 
 from flows.summary import RunSummary
-from transforms.flatten import FileReport
-from transforms.sql import connect, sql_text
+from transforms.ingest.accounting import FileReport
+from transforms.sql import LOOK, connect, sql_text
 
 REPORT_ROWS = 20
 
@@ -36,7 +36,7 @@ def _report(
 
 def newest_days_reports(warehouse: Path, days: list[date]) -> NewestDays:
     """The reports of the artifact on `days` (the message days of the summary)."""
-    connection = connect(str(warehouse), threads=1, memory_limit="256MB", read_only=True)
+    connection = connect(str(warehouse), limits=LOOK, read_only=True)
     try:
         return NewestDays(
             delivery=_report(connection, "newest_delivery", days),

@@ -37,6 +37,12 @@ EXIT_CODES = (
     "128+n stopped by signal n (130 Ctrl-C, 143 SIGTERM)"
 )
 
+# `wa-etl sample` where its generator (devtools/, in the repository, not in the wheel) is absent
+NOT_INSTALLED_SAMPLE = (
+    "sample is a development tool, not part of the installed package: run it from the "
+    "repository (make sample)"
+)
+
 
 class _Debug:
     """Whether `--debug` was given (the commands ask)."""
@@ -114,7 +120,8 @@ class SqlCommand(BaseModel):
 
 
 class SampleCommand(BaseModel):
-    """Write a realistic sample archive (a development tool: the bundled sample is one)."""
+    """Write a realistic sample archive (a development tool, run from the repository: the
+    bundled sample is one)."""
 
     out: Path = Field(description="Folder to write the archive into (must be empty or new)")
     messages: int = Field(2000, ge=1, description="Outbound messages to simulate")
@@ -125,7 +132,12 @@ class SampleCommand(BaseModel):
     )
 
     def cli_cmd(self) -> None:
-        from flows.sample import SampleSpec, write_sample
+        try:
+            from devtools.sample import SampleSpec, write_sample
+        except ModuleNotFoundError as error:
+            if error.name not in ("devtools", "devtools.sample"):
+                raise
+            raise UsageError(NOT_INSTALLED_SAMPLE) from None
 
         spec = SampleSpec(messages=self.messages, days=self.days, seed=self.seed)
         written = write_sample(
@@ -140,7 +152,7 @@ class DictionaryCommand(BaseModel):
     out: Path = Field(description="File to write, e.g. docs/data-dictionary.md")
 
     def cli_cmd(self) -> None:
-        from transforms.dictionary import data_dictionary
+        from transforms.contract.dictionary import data_dictionary
 
         self.out.write_text(data_dictionary(), encoding="utf-8")
         print(f"wrote {self.out}")

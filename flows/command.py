@@ -139,7 +139,7 @@ def run(
 def status(warehouse: Path, last: int) -> str:
     """`wa-etl status`: the last runs (from the runs log) and what the warehouse holds."""
     from flows.night import build_info, newest_days
-    from transforms.state import StatePaths
+    from transforms.state.store import StatePaths
 
     log = runs.runs(StatePaths.of(warehouse).folder / runs.LOG_NAME)
     lines = [f"warehouse: {warehouse}"]
@@ -164,9 +164,9 @@ def status(warehouse: Path, last: int) -> str:
     if info is None:
         lines.append("the warehouse does not exist yet (or was built by an older version)")
         return "\n".join(lines)
-    from transforms.sql import connect
+    from transforms.sql import LOOK, connect
 
-    connection = connect(str(warehouse), threads=1, memory_limit="256MB", read_only=True)
+    connection = connect(str(warehouse), limits=LOOK, read_only=True)
     try:
         ((first, newest, messages),) = connection.execute(
             "select min(message_day), max(message_day), count(*) from messages"

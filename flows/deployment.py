@@ -14,7 +14,7 @@ from flows.errors import is_transient, one_line
 from flows.nightly import night_run, thread_pool
 from flows.settings import SAMPLE_EXPORT, SAMPLE_SOURCE, SAMPLE_WAREHOUSE, Tuning
 from flows.summary import RunSummary
-from transforms.personal import PiiMode
+from transforms.ingest.personal import PiiMode
 
 RETRIES = 2
 RETRY_DELAY_SECONDS = 15 * 60

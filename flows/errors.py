@@ -8,7 +8,7 @@ from enum import IntEnum
 import duckdb
 
 from flows.lock import RunLockedError
-from transforms.publish import WarehouseHeldError
+from transforms.publish.swap import WarehouseHeldError
 
 
 class ExitCode(IntEnum):

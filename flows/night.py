@@ -21,16 +21,22 @@ from flows.preflight import check_run
 from flows.runs import RunRecord
 from flows.settings import Tuning
 from flows.summary import DayHeadline, RunSummary
-from transforms.discover import Listing
-from transforms.flatten import FileReport
-from transforms.model import BuildSettings, build_fingerprint
-from transforms.personal import PiiMode, key_id, required_key
-from transforms.publish import WarehouseHeldError, published_rows, remove_unpublished, writer_of
-from transforms.read import content_sha256
-from transforms.sql import connect, scalar, sql_text
-from transforms.state import ReadPlan, StatePaths, open_state, read_plan
-from transforms.storage import ArchiveSource, is_s3
-from transforms.tables import ARCHIVE_TABLES
+from transforms.build.session import BuildSettings
+from transforms.build.warehouse import build_fingerprint
+from transforms.contract.tables import ARCHIVE_TABLES
+from transforms.ingest.accounting import FileReport
+from transforms.ingest.personal import PiiMode, key_id, required_key
+from transforms.publish.swap import (
+    WarehouseHeldError,
+    published_rows,
+    remove_unpublished,
+    writer_of,
+)
+from transforms.source.discover import Listing
+from transforms.source.storage import ArchiveSource, is_s3
+from transforms.source.stored import content_sha256
+from transforms.sql import LOOK, connect, scalar, sql_text
+from transforms.state.store import ReadPlan, StatePaths, open_state, read_plan
 
 NEWEST_DAYS = 3
 
@@ -118,7 +124,7 @@ def nothing_new(
 
 def newest_days(warehouse: Path, days: int = NEWEST_DAYS) -> list[DayHeadline]:
     """The newest complete message day and the days after it, still filling."""
-    connection = connect(str(warehouse), threads=1, memory_limit="256MB", read_only=True)
+    connection = connect(str(warehouse), limits=LOOK, read_only=True)
     try:
         result = connection.execute(sql_text("reports/newest_days"), {"days": days})
         names = [column[0] for column in result.description]
@@ -128,17 +134,8 @@ def newest_days(warehouse: Path, days: int = NEWEST_DAYS) -> list[DayHeadline]:
 
 
 def build_settings(night: Night) -> BuildSettings:
-    tuning = night.tuning
-    return BuildSettings(
-        run_started=night.started_at,
-        as_of=night.as_of,
-        reply_window_hours=tuning.reply_window_hours,
-        report_missing_hours=tuning.report_missing_hours,
-        incident_gap_seconds=tuning.incident_gap_seconds,
-        threads=tuning.threads,
-        memory_limit=tuning.memory_limit,
-        run_id=night.run_id,
-        scratch_dir=night.run_folder / "scratch",
+    return night.tuning.build(
+        night.started_at, night.as_of, night.run_id, night.run_folder / "scratch"
     )
 
 
@@ -285,8 +282,7 @@ def prepare(night: Night) -> Prepared:
     listing = night.source.listing()
     connection = open_state(
         night.paths.state,
-        threads=night.tuning.threads,
-        memory_limit=night.tuning.memory_limit,
+        limits=night.tuning.limits,
         pii=night.pii_key_id,
     )
     try:

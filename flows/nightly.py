@@ -42,7 +42,7 @@ from flows.night import (
     summary_of,
     taken,
 )
-from flows.publishing import Update, publish
+from flows.publishing import publish
 from flows.reading import read_all
 from flows.runs import RunRecord
 from flows.settings import (
@@ -53,21 +53,21 @@ from flows.settings import (
     Tuning,
 )
 from flows.summary import RunSummary
-from transforms.discover import Listing
-from transforms.flatten import FileReport
-from transforms.model import BuildSettings, build_warehouse
-from transforms.personal import PiiMode
-from transforms.publish import (
-    published_rows,
-)
-from transforms.state import (
+from transforms.build.changes import Changes
+from transforms.build.session import BuildSettings
+from transforms.build.warehouse import build_warehouse
+from transforms.contract.tables import ARCHIVE_TABLES
+from transforms.ingest.accounting import FileReport
+from transforms.ingest.personal import PiiMode
+from transforms.publish.swap import published_rows
+from transforms.source.discover import Listing
+from transforms.state.store import (
     ReadPlan,
     ingest_file_rows,
     merge_run,
     open_state,
     run_landing_files,
 )
-from transforms.tables import ARCHIVE_TABLES
 
 T = TypeVar("T")
 
@@ -101,10 +101,10 @@ def unvisited(value: T) -> T:
     return cast(T, quote(value))
 
 
-# No task retries itself: the storage retries each request that may pass (transforms.storage),
-# a file still unreadable stops the publish, and the scheduled deployment tries a night that
-# failed that way again later (flows.deployment); a missing source or a wrong setting would not
-# pass by waiting.
+# No task retries itself: the storage retries each request that may pass
+# (transforms.source.storage), a file still unreadable stops the publish, and the scheduled
+# deployment tries a night that failed that way again later (flows.deployment); a missing
+# source or a wrong setting would not pass by waiting.
 @task(cache_policy=NO_CACHE)
 def merge(
     state: Path,
@@ -118,7 +118,7 @@ def merge(
     tuning: Tuning,
 ) -> None:
     """Put the files read into the state, in one transaction."""
-    connection = open_state(state, threads=tuning.threads, memory_limit=tuning.memory_limit)
+    connection = open_state(state, limits=tuning.limits)
     try:
         merge_run(
             connection,
@@ -136,17 +136,17 @@ def merge(
 
 class Built(BaseModel):
     """What the build wrote: the rows of each table; and, when it updated the previous
-    warehouse, what the export may keep of the previous export."""
+    warehouse, what changed (the export may keep the rest of the previous export)."""
 
     rows: dict[str, int]
-    update: Update | None = None
+    changes: Changes | None = None
 
 
 def _build_step(name: str, total: int) -> None:
     reporter = progress.installed()
     if reporter is None:
         return
-    if name in ("tables", "increment/new_files"):
+    if name in ("tables", "build/update/02_new_files"):
         reporter.start("build", total, "steps")
     reporter.advance(1, name)
 
@@ -161,21 +161,14 @@ def build(
 ) -> Built:
     """Build the warehouse from the state, by updating the `previous` warehouse when it can
     be (`copied`: `database` already holds its copy); how many rows each table holds."""
-    how = build_warehouse(database, state, settings, previous, copied=copied, on_step=_build_step)
-    update = (
-        Update(
-            previous_run_id=how.previous_run_id,
-            changed_days=how.changed_days,
-            appended_days=how.appended_days,
-        )
-        if how.updated and how.previous_run_id is not None
-        else None
+    changes = build_warehouse(
+        database, state, settings, previous, copied=copied, on_step=_build_step
     )
     get_run_logger().info(
-        "updated the previous warehouse" if update else "built the warehouse anew"
+        "updated the previous warehouse" if changes else "built the warehouse anew"
     )
     return Built(
-        rows={name: published_rows(database, name) for name in ARCHIVE_TABLES}, update=update
+        rows={name: published_rows(database, name) for name in ARCHIVE_TABLES}, changes=changes
     )
 
 
@@ -232,7 +225,7 @@ def _night(night: Night, prepared: Prepared, log: list[RunRecord]) -> Outcome:
                 tuning,
                 unvisited([*others, record]),
                 built.rows["messages"],
-                built.update,
+                built.changes,
             )
             outcome.rows, outcome.published = built.rows, True
             return outcome

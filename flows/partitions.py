@@ -1,6 +1,6 @@
 """The files a night reads, cut into reading tasks of about the same bytes of JSON."""
 
-from transforms.discover import ArchiveFile
+from transforms.source.discover import ArchiveFile
 
 TASKS_PER_WORKER = 4
 MIN_PARTITION_BYTES = 16 << 20

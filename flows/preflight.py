@@ -10,9 +10,9 @@ import boto3
 from botocore.exceptions import BotoCoreError
 
 from flows.errors import UsageError
-from transforms.personal import KEY_VARIABLE, PiiMode
-from transforms.storage import S3_SCHEME, is_s3
-from transforms.wire import TimeWindow
+from transforms.contract.wire import TimeWindow
+from transforms.ingest.personal import KEY_VARIABLE, PiiMode
+from transforms.source.storage import S3_SCHEME, is_s3
 
 # DuckDB takes `?` in a database file's path for the start of its options, and `\` for a
 # folder separator: a warehouse or export there cannot be written

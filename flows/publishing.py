@@ -2,21 +2,21 @@
 that publish both, and a check of the published warehouse as an analyst opens it."""
 
 import shutil
-from datetime import date
 from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel
 
 from flows import progress
 from flows.runs import RunRecord
 from flows.settings import Tuning
-from transforms.publish import (
-    Reuse,
-    export_tables,
+from transforms.build.changes import Changes
+from transforms.contract.schema import arrow_schema, table_columns
+from transforms.contract.tables import TABLES, Runs
+from transforms.publish.export import export_tables
+from transforms.publish.swap import (
     new_export_dir,
     published_rows,
     record_publish,
@@ -24,19 +24,7 @@ from transforms.publish import (
     swap_in_export,
     swap_in_warehouse,
 )
-from transforms.schema import arrow_schema, table_columns
-from transforms.storage import s3_client, upload_folder
-from transforms.tables import TABLES, Runs
-
-
-class Update(BaseModel):
-    """An update of the previous warehouse: the run that built that one (its export version
-    bears the run's id), the days each table changed on since, and of those the days it
-    only gained rows on."""
-
-    previous_run_id: str
-    changed_days: dict[str, list[date]]
-    appended_days: dict[str, list[date]] = {}
+from transforms.source.storage import s3_client, upload_folder
 
 
 def _export_table(name: str) -> None:
@@ -62,7 +50,7 @@ def publish(
     tuning: Tuning,
     logged_runs: list[RunRecord],
     expected_messages: int,
-    update: Update | None = None,
+    changes: Changes | None = None,
 ) -> list[str]:
     """Copy the runs log into the new warehouse, export every table to Parquet, then swap in
     the new warehouse and export, and open the published warehouse as an analyst would to
@@ -78,8 +66,7 @@ def publish(
     export_to = partial(
         export_tables,
         database,
-        threads=tuning.threads,
-        memory_limit=tuning.memory_limit,
+        limits=tuning.limits,
         on_table=_export_table,
     )
     warnings = []
@@ -90,19 +77,12 @@ def publish(
     else:
         version = new_export_dir(export, run_id)
         published = export.resolve() if export.is_symlink() else None
-        reuse = (
-            Reuse(
-                previous=published,
-                changed_days=update.changed_days,
-                appended_days=update.appended_days,
-            )
-            if update is not None
-            and published is not None
-            and published.name == update.previous_run_id
-            else None
-        )
+        # the previous export is of use only if it is the one published with the warehouse
+        # that was updated
+        if changes is not None and (published is None or published.name != changes.previous_run_id):
+            published = None
         try:
-            export_to(version, reuse=reuse)
+            export_to(version, previous=published, changes=changes)
         except BaseException:
             shutil.rmtree(version, ignore_errors=True)
             raise

@@ -12,22 +12,11 @@ from prefect.futures import as_completed
 from flows import progress
 from flows.night import Night
 from flows.partitions import json_bytes_estimate, partitions
-from flows.settings import Tuning
-from transforms.discover import ArchiveFile
-from transforms.flatten import FileReport, IngestOptions, ingest_files
-from transforms.personal import PiiMode, required_key
-from transforms.storage import ArchiveSource
-
-
-def ingest_options(tuning: Tuning, pii: PiiMode) -> IngestOptions:
-    return IngestOptions(
-        chunk_bytes=tuning.chunk_mb << 20,
-        max_line_bytes=tuning.max_line_mb << 20,
-        threads=1,
-        memory_limit=tuning.memory_limit,
-        alone_memory_limit=tuning.reading_memory if tuning.workers > 1 else None,
-        pii=pii,
-    )
+from transforms.ingest.accounting import FileReport
+from transforms.ingest.flatten import IngestOptions, ingest_files
+from transforms.ingest.personal import required_key
+from transforms.source.discover import ArchiveFile
+from transforms.source.storage import ArchiveSource
 
 
 def _bytes_read(file: ArchiveFile, stored: int) -> None:
@@ -66,7 +55,7 @@ def read_and_flatten(
 
 def read_all(files: list[ArchiveFile], night: Night) -> list[FileReport]:
     landing_dir, scratch_dir = night.run_folder / "landing", night.run_folder / "scratch"
-    options = ingest_options(night.tuning, night.pii)
+    options = night.tuning.ingest(night.pii)
     groups = partitions(files, night.tuning.partition_mb << 20, night.tuning.workers)
     reporter = progress.installed()
     if reporter is not None:

@@ -8,8 +8,11 @@ from typing import Literal
 from pydantic import BaseModel, ByteSize, Field, TypeAdapter, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from transforms.personal import PiiMode
-from transforms.storage import StorageSettings
+from transforms.build.session import BuildSettings
+from transforms.ingest.flatten import IngestOptions
+from transforms.ingest.personal import PiiMode
+from transforms.source.storage import StorageSettings
+from transforms.sql import Limits
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # the bundled sample and where `make run` writes: relative to the project, so that a
@@ -94,6 +97,40 @@ class Tuning(BaseModel):
             connect_timeout_seconds=min(10.0, self.storage_timeout_seconds),
             read_timeout_seconds=self.storage_timeout_seconds,
             attempts=self.storage_attempts,
+        )
+
+    @property
+    def limits(self) -> Limits:
+        """DuckDB's share of the machine for the build, the export and the state."""
+        return Limits(threads=self.threads, memory_limit=self.memory_limit)
+
+    def ingest(self, pii: PiiMode = "keep") -> IngestOptions:
+        """What a reading task needs of these settings (one DuckDB thread each)."""
+        return IngestOptions(
+            chunk_bytes=self.chunk_mb << 20,
+            max_line_bytes=self.max_line_mb << 20,
+            limits=Limits(threads=1, memory_limit=self.memory_limit),
+            alone_memory_limit=self.reading_memory if self.workers > 1 else None,
+            pii=pii,
+        )
+
+    def build(
+        self,
+        run_started: datetime,
+        as_of: datetime | None = None,
+        run_id: str = "",
+        scratch_dir: Path | None = None,
+    ) -> BuildSettings:
+        """What the build needs of these settings, for a run that started at `run_started`."""
+        return BuildSettings(
+            run_started=run_started,
+            as_of=as_of,
+            reply_window_hours=self.reply_window_hours,
+            report_missing_hours=self.report_missing_hours,
+            incident_gap_seconds=self.incident_gap_seconds,
+            limits=self.limits,
+            run_id=run_id,
+            scratch_dir=scratch_dir,
         )
 
     @property

@@ -24,21 +24,24 @@ import orjson  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+from flows.settings import Tuning  # noqa: E402
 from tests.servers import FaultProxy, S3Server  # noqa: E402
 from tests.servers import fault_proxy as start_fault_proxy  # noqa: E402
 from tests.servers import s3_server as start_s3_server  # noqa: E402
-from transforms.discover import local_listing  # noqa: E402
-from transforms.flatten import FileReport, IngestOptions, ingest_files  # noqa: E402
-from transforms.model import BuildSettings, build_warehouse  # noqa: E402
-from transforms.read import open_local  # noqa: E402
-from transforms.state import (  # noqa: E402
+from transforms.build.warehouse import build_warehouse  # noqa: E402
+from transforms.ingest.accounting import FileReport  # noqa: E402
+from transforms.ingest.flatten import IngestOptions, ingest_files  # noqa: E402
+from transforms.source.discover import local_listing  # noqa: E402
+from transforms.source.storage import s3_client  # noqa: E402
+from transforms.source.stored import open_local  # noqa: E402
+from transforms.sql import Limits  # noqa: E402
+from transforms.state.store import (  # noqa: E402
     ReadPlan,
     ingest_file_rows,
     merge_run,
     open_state,
     run_landing_files,
 )
-from transforms.storage import s3_client  # noqa: E402
 
 # the suite runs the same examples every time (a run passes or fails by the code, not by
 # chance); `pytest --hypothesis-profile=explore` searches new ones
@@ -61,6 +64,15 @@ FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_FILES = sorted([*FIXTURES.glob("spec/*.json"), *FIXTURES.glob("vendor/*.json")])
 # the tests' runs start now, as a night does: a file written by a test is no younger than its run
 INGESTED_AT = datetime.now(UTC).replace(microsecond=0)
+
+
+def ingest_options(memory_limit: str = "800MB", **overrides: Any) -> IngestOptions:
+    """A reading task's options: the night's defaults for one reading task at a time (no
+    second read with every task's memory), with `overrides`."""
+    options = Tuning(workers=1, memory_limit=memory_limit).ingest()
+    return options.model_copy(update=overrides)
+
+
 AS_OF = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
 
@@ -137,9 +149,9 @@ def warehouse_of(
     scratch.mkdir(parents=True, exist_ok=True)
     files = local_listing(archive).files
     reports = ingest_files(
-        files, open_local, landing, scratch, "part", INGESTED_AT, options or IngestOptions(), key
+        files, open_local, landing, scratch, "part", INGESTED_AT, options or ingest_options(), key
     )
-    state = open_state(work / "state.duckdb", threads=2, memory_limit="1GB")
+    state = open_state(work / "state.duckdb", limits=Limits(threads=2, memory_limit="1GB"))
     merge_run(
         state,
         run_landing_files(landing),
@@ -150,9 +162,7 @@ def warehouse_of(
     )
     state.close()
     database = work / "warehouse.duckdb"
-    build_warehouse(
-        database, work / "state.duckdb", BuildSettings(run_started=INGESTED_AT, as_of=as_of)
-    )
+    build_warehouse(database, work / "state.duckdb", Tuning().build(INGESTED_AT, as_of))
     return Warehouse(database, reports)
 
 

@@ -1,6 +1,5 @@
 """Load the SQL models from `sql/` and run them; set up DuckDB connections the same way."""
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -8,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from pydantic import BaseModel
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 
@@ -22,8 +22,6 @@ READS = "-- reads:"
 PAYLOAD = "-- payload:"
 KEYS = "-- keys:"
 WHOLE_LINE = "."
-# the statement a table's model begins with
-_INSERT = re.compile(r"^insert into (?P<table>\w+) by name$", re.MULTILINE)
 
 
 def _headers(name: str, header: str) -> list[list[str]]:
@@ -72,11 +70,22 @@ PARTITION_FLUSH_ROWS = 16_384
 STORAGE_VERSION = "v1.2.0"
 
 
+class Limits(BaseModel):
+    """DuckDB's share of the machine, for one connection: its threads, and the memory beyond
+    which it spills to disk (a size with its unit, "800MB")."""
+
+    threads: int
+    memory_limit: str
+
+
+LOOK = Limits(threads=1, memory_limit="256MB")
+"""Enough to look at a warehouse: count its rows, read a summary."""
+
+
 def connect(
     database: str = ":memory:",
     *,
-    threads: int,
-    memory_limit: str,
+    limits: Limits,
     read_only: bool = False,
     ordered: bool = False,
 ) -> duckdb.DuckDBPyConnection:
@@ -89,20 +98,36 @@ def connect(
     )
     connection = duckdb.connect(database, read_only=read_only, config=config)
     connection.execute("set TimeZone = 'UTC'")
-    connection.execute(f"set threads = {int(threads)}")
-    connection.execute("set memory_limit = $limit", {"limit": memory_limit})
+    connection.execute(f"set threads = {int(limits.threads)}")
+    connection.execute("set memory_limit = $limit", {"limit": limits.memory_limit})
     connection.execute(f"set preserve_insertion_order = {str(ordered).lower()}")
     connection.execute(f"set partitioned_write_flush_threshold = {PARTITION_FLUSH_ROWS}")
     return connection
 
 
+def rendered(name: str, names: dict[str, str]) -> str:
+    """The text of `sql/<name>.sql` with each `{{key}}` replaced by the identifier `names`
+    gives it: a script written once for each of several tables (named parameters cannot
+    name a table to create or write)."""
+    text = sql_text(name)
+    for key, value in names.items():
+        if not value.isidentifier():
+            raise ValueError(f"{value!r} is no identifier to put in sql/{name}.sql")
+        text = text.replace("{{" + key + "}}", value)
+    return text
+
+
 def run_script(
-    connection: duckdb.DuckDBPyConnection, name: str, parameters: dict[str, Any] | None = None
+    connection: duckdb.DuckDBPyConnection,
+    name: str,
+    parameters: dict[str, Any] | None = None,
+    names: dict[str, str] | None = None,
 ) -> None:
-    """Run every statement of `sql/<name>.sql`, each with the `parameters` it names."""
+    """Run every statement of `sql/<name>.sql` (rendered with `names`), each with the
+    `parameters` it names."""
     given = parameters or {}
     with _naming(name):
-        for statement in duckdb.extract_statements(sql_text(name)):
+        for statement in duckdb.extract_statements(rendered(name, names or {})):
             wanted = {key: given[key] for key in statement.named_parameters}
             connection.execute(statement, wanted)
 
@@ -125,20 +150,24 @@ def run_query_into(
         connection.execute(f"{into}\n{sql_text(name)}")
 
 
-def run_insert_kept(connection: duckdb.DuckDBPyConnection, name: str, kept: str) -> None:
-    """Run the insert `sql/<name>.sql` (`insert into <table> by name <query>`), keeping a copy
-    of the rows it inserts as the temp table `kept`: what an update rebuilt, to compare with
-    what it took out."""
-    text = sql_text(name)
-    match = _INSERT.search(text)
-    if match is None:
-        raise ValueError(f"sql/{name}.sql is no 'insert into <table> by name' model")
-    table = match["table"]
+def insert_rows(
+    connection: duckdb.DuckDBPyConnection,
+    name: str,
+    table: str,
+    parameters: dict[str, Any] | None = None,
+    *,
+    kept: str | None = None,
+) -> None:
+    """Insert the rows of the query `sql/<name>.sql` into `table` (by column name); with
+    `kept`, keep a copy of them as the temp table `kept`, of `table`'s columns: what an update
+    rebuilt, to compare with what it took out."""
+    query = sql_text(name)
     with _naming(name):
+        if kept is None:
+            connection.execute(f"insert into {table} by name\n{query}", parameters or {})
+            return
         connection.execute(f"create or replace temp table {kept} as from {table} limit 0")
-        connection.execute(
-            text[: match.start()] + f"insert into {kept} by name" + text[match.end() :]
-        )
+        connection.execute(f"insert into {kept} by name\n{query}", parameters or {})
         connection.execute(f"insert into {table} by name from {kept}")
 
 

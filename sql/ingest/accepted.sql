@@ -7,25 +7,16 @@
 -- an On-Premise reply (replies.sql). A row keeps its message and its contact whole as JSON.
 -- Unique on the event's canonical form and the position.
 create or replace temp table chunk_accepted as
-with typed as (
-    select * from batch_lines($batch_path, $read_columns, $raw_columns, true, $maximum_object_size)
-),
-
-unwrapped as (
+with unwrapped as (
     select
         ordinal,
-        line_envelope(
-            coalesce(payload.key, body.key, key),
-            coalesce(payload.timestamp, body.timestamp, timestamp),
-            received_at,
-            sender
-        ) as line,
+        line,
         coalesce(payload.messages, body.messages, messages) as top_messages,
         coalesce(raw.payload.messages, raw.body.messages, raw.messages) as raw_top_messages,
         coalesce(payload.contacts, body.contacts, contacts) as contacts,
         coalesce(raw.payload.contacts, raw.body.contacts, raw.contacts) as raw_contacts,
         coalesce(payload.entry, body.entry, entry) is not null as has_entry
-    from typed
+    from batch_lines($batch_path, $read_columns, $raw_columns, true, $maximum_object_size)
 ),
 
 items as (

@@ -10,21 +10,12 @@
 -- and retryable come from the catalogue in the build. Each row is unique on the identity of
 -- its event and its place in it.
 create or replace temp table chunk_errors as
-with typed as (
-    select * from batch_lines($batch_path, $read_columns, $raw_columns, true, $maximum_object_size)
-),
-
 -- `unwrapped` is read by five sources: materialised once, it is planned in half the time
 -- (DuckDB's CTE inlining took more than the query itself on a batch's few error lines).
-unwrapped as materialized (
+with unwrapped as materialized (
     select
         ordinal,
-        line_envelope(
-            coalesce(payload.key, body.key, key),
-            coalesce(payload.timestamp, body.timestamp, timestamp),
-            received_at,
-            sender
-        ) as line,
+        line,
         coalesce(payload.error, body.error, error) as api_error,
         coalesce(raw.payload.error, raw.body.error, raw.error) as raw_api_error,
         coalesce(payload.errors, body.errors, errors) as api_errors,
@@ -35,34 +26,11 @@ unwrapped as materialized (
         coalesce(raw.payload.statuses, raw.body.statuses, raw.statuses) as raw_bare_statuses,
         coalesce(payload.messages, body.messages, messages) as top_messages,
         coalesce(raw.payload.messages, raw.body.messages, raw.messages) as raw_top_messages
-    from typed
-),
-
-entries as (
-    select
-        ordinal,
-        line,
-        unnest(entries) as entry,
-        unnest(raw_entries) as raw_entry,
-        generate_subscripts(entries, 1) as entry_index
-    from unwrapped
-    where entries is not null
+    from batch_lines($batch_path, $read_columns, $raw_columns, true, $maximum_object_size)
 ),
 
 changes as (
-    select
-        ordinal,
-        line,
-        entry_index,
-        unnest(entry.changes) as change,
-        unnest(raw_entry.changes) as raw_change,
-        generate_subscripts(entry.changes, 1) as change_index
-    from entries
-    where entry.changes is not null
-),
-
-message_changes as (
-    select * from changes where is_message_change(change.field)
+    from message_changes('unwrapped')
 ),
 
 reports as (
@@ -71,11 +39,10 @@ reports as (
         line,
         change.value.metadata as metadata,
         (entry_index * 1000 + change_index) * 1000000 as seq_base,
-        unnest(change.value.statuses) as report,
-        unnest(raw_change.value.statuses) as raw_report,
-        generate_subscripts(change.value.statuses, 1) as item_index
-    from message_changes
-    where change.value.statuses is not null
+        item as report,
+        raw_item as raw_report,
+        item_index
+    from change_items('changes', 'statuses')
     union all by name
     select
         ordinal,
@@ -93,11 +60,10 @@ messages as (
         line,
         change.value.metadata as metadata,
         (entry_index * 1000 + change_index) * 1000000 as seq_base,
-        unnest(change.value.messages) as message,
-        unnest(raw_change.value.messages) as raw_message,
-        generate_subscripts(change.value.messages, 1) as item_index
-    from message_changes
-    where change.value.messages is not null
+        item as message,
+        raw_item as raw_message,
+        item_index
+    from change_items('changes', 'messages')
     union all by name
     select
         ordinal,
@@ -181,18 +147,17 @@ webhook_errors as (
         line,
         'webhook' as source,
         change.value.metadata as metadata,
-        unnest(change.value.errors) as error,
-        unnest(raw_change.value.errors) as raw_error,
+        item as error,
+        raw_item as raw_error,
         true as checked,
         (entry_index * 1000 + change_index) * 1000000 as seq_base,
-        generate_subscripts(change.value.errors, 1) as error_index,
+        item_index as error_index,
         [
             md5(to_json(change.value.errors)),
             entry_index::varchar,
             change_index::varchar
         ] as identity
-    from message_changes
-    where change.value.errors is not null
+    from change_items('changes', 'errors')
 ),
 
 all_errors as (

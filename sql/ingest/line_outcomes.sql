@@ -1,5 +1,5 @@
 -- The classified lines of the batch: valid, with at least one row of a raw table, per file.
--- Every other line is judged by pydantic (transforms/flatten.py): unclassified (a JSON object
+-- Every other line is judged by pydantic (transforms/ingest/flatten.py): unclassified (a JSON object
 -- of no known event kind) or quarantined.
 create or replace temp table line_outcomes as
 with lines_with_rows as (

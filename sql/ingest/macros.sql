@@ -12,13 +12,21 @@
 -- (`raw_columns`, the pass's `-- payload:` paths, as JSON text), or, with `raw_records` false,
 -- the whole line as JSON; the two reads of one file on one thread give the lines in the same
 -- order, so they are put side by side (a positional join), not joined on a key.
+-- And `line`: what the line says besides its events (`line_envelope`), its key and timestamp
+-- from its body, in its envelope (`payload` or `body`) or not.
 -- DuckDB reads a file on one thread, so batches are read in parallel.
 create or replace macro batch_lines(batch_path, read_columns, raw_columns, raw_records, object_size)
 as table
     select
         getvariable('pass_ordinals')[typed.ordinality] as ordinal,
         typed.* exclude (ordinality),
-        raws.raw
+        raws.raw,
+        line_envelope(
+            coalesce(typed.payload.key, typed.body.key, typed.key),
+            coalesce(typed.payload.timestamp, typed.body.timestamp, typed.timestamp),
+            typed.received_at,
+            typed.sender
+        ) as line
     from (
         select *
         from read_json(
@@ -71,6 +79,48 @@ create or replace macro without_code_prefix(value) as
 create or replace macro is_message_change(field) as
     field is null or field = 'messages';
 
+-- The changes of a Cloud webhook's `entry[]` that are message events, one row per change: the
+-- lines of a pass (the CTE named by `lines`: `ordinal`, `line`, and its entries as read and as
+-- JSON text, `entries` and `raw_entries`), unnested entry by entry and change by change, with
+-- their positions (from 1): `entry_index`, `change_index`, the change as read (`change`) and
+-- as JSON text (`raw_change`), side by side (unnested together, not joined).
+create or replace macro message_changes(lines) as table
+    select *
+    from (
+        select
+            ordinal,
+            line,
+            entry_index,
+            unnest(entry.changes) as change,
+            unnest(raw_entry.changes) as raw_change,
+            generate_subscripts(entry.changes, 1) as change_index
+        from (
+            select
+                ordinal,
+                line,
+                unnest(entries) as entry,
+                unnest(raw_entries) as raw_entry,
+                generate_subscripts(entries, 1) as entry_index
+            from query_table(lines)
+            where entries is not null
+        )
+        where entry.changes is not null
+    )
+    where is_message_change(change.field);
+
+-- The elements of the list `items` ('statuses', 'messages' or 'errors') of each change's
+-- `value`, in the changes named by `changes` (`message_changes`), one row per element: the
+-- change's columns, the element as read (`item`) and as JSON text (`raw_item`), and its
+-- position in the list (`item_index`, from 1).
+create or replace macro change_items(changes, items) as table
+    select
+        *,
+        unnest(struct_extract(change.value, items)) as item,
+        unnest(struct_extract(raw_change.value, items)) as raw_item,
+        generate_subscripts(struct_extract(change.value, items), 1) as item_index
+    from query_table(changes)
+    where struct_extract(change.value, items) is not null;
+
 -- What a row keeps of its event (`payload_json`): the element as read (`raw_json`), or
 -- under pii=hash|drop the element rebuilt from its known fields, masked (`masked`, from the
 -- generated `masked_<model>` macros).
@@ -102,7 +152,7 @@ create or replace macro line_envelope(key, timestamp, received_at, sender) as {
 -- A path's or a file's time out of the run's window is none (`batch_files`): a row with no
 -- time at all is invalid (`no_event_time`), and its line is quarantined. (The build puts the
 -- time of the message's first template send before the path's and the file's, for API errors
--- and accepted events: `models/deduplicated`.)
+-- and accepted events: `build/staging/deduplicated`.)
 create or replace macro resolved_event_time(payload_time, received_at, path_time, file_time) as
     case
         when payload_time is not null then {'time': payload_time, 'source': 'payload'}

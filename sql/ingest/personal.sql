@@ -1,4 +1,4 @@
--- Personal data at ingestion (transforms/personal.py): the variable `pii` is the mode, and
+-- Personal data at ingestion (transforms/ingest/personal.py): the variable `pii` is the mode, and
 -- `pii_inner` / `pii_outer` the key padded and combined with HMAC's two pads (RFC 2104).
 
 -- HMAC-SHA256 of a text under the run's key, as hex (Python's hmac gives the same).
@@ -14,7 +14,7 @@ create or replace macro personal_number(value) as
 
 -- A free text (an error's title, message or details) with every run of 8 to 15 digits that
 -- is not a catalogue code (variable `catalogue_codes`) masked: a phone number may hide there.
--- `masked_digits` in transforms/personal.py is the same rule for the texts Python writes.
+-- `masked_digits` in transforms/ingest/personal.py is the same rule for the texts Python writes.
 create or replace macro masked_digits(value) as
     case
         when getvariable('pii') = 'keep' or value is null or value = '' then value

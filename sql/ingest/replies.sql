@@ -9,50 +9,22 @@
 -- business-scoped user id (the message's own, else its contact's); unique on the message id. A line without `entry` or `from` yields none (the accepted messages, most lines
 -- with `messages`, are not read here).
 create or replace temp table chunk_replies as
-with typed as (
-    select * from batch_lines($batch_path, $read_columns, $raw_columns, true, $maximum_object_size)
-),
-
 -- `unwrapped` is read twice: materialised once, the pass is about a quarter faster (DuckDB
 -- plans it in less time and parses the wide message structs once).
-unwrapped as materialized (
+with unwrapped as materialized (
     select
         ordinal,
-        line_envelope(
-            coalesce(payload.key, body.key, key),
-            coalesce(payload.timestamp, body.timestamp, timestamp),
-            received_at,
-            sender
-        ) as line,
+        line,
         coalesce(payload.entry, body.entry, entry) as entries,
         coalesce(raw.payload.entry, raw.body.entry, raw.entry) as raw_entries,
         coalesce(payload.messages, body.messages, messages) as top_messages,
         coalesce(raw.payload.messages, raw.body.messages, raw.messages) as raw_top_messages,
         coalesce(payload.contacts, body.contacts, contacts) as top_contacts
-    from typed
-),
-
-entries as (
-    select
-        ordinal,
-        line,
-        unnest(entries) as entry,
-        unnest(raw_entries) as raw_entry,
-        generate_subscripts(entries, 1) as entry_index
-    from unwrapped
-    where entries is not null
+    from batch_lines($batch_path, $read_columns, $raw_columns, true, $maximum_object_size)
 ),
 
 changes as (
-    select
-        ordinal,
-        line,
-        entry_index,
-        unnest(entry.changes) as change,
-        unnest(raw_entry.changes) as raw_change,
-        generate_subscripts(entry.changes, 1) as change_index
-    from entries
-    where entry.changes is not null
+    from message_changes('unwrapped')
 ),
 
 cloud as (
@@ -64,11 +36,10 @@ cloud as (
         change.value.contacts as contacts,
         entry_index,
         change_index,
-        unnest(change.value.messages) as message,
-        unnest(raw_change.value.messages) as raw_message,
-        generate_subscripts(change.value.messages, 1) as item_index
-    from changes
-    where change.value.messages is not null and is_message_change(change.field)
+        item as message,
+        raw_item as raw_message,
+        item_index
+    from change_items('changes', 'messages')
 ),
 
 on_premise as (

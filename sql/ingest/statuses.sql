@@ -7,47 +7,19 @@
 -- business-scoped user id (the status's own, else its contact's); unique on
 -- (message_id, status, timestamp).
 create or replace temp table chunk_statuses as
-with typed as (
-    select * from batch_lines($batch_path, $read_columns, $raw_columns, true, $maximum_object_size)
-),
-
-unwrapped as (
+with unwrapped as (
     select
         ordinal,
-        line_envelope(
-            coalesce(payload.key, body.key, key),
-            coalesce(payload.timestamp, body.timestamp, timestamp),
-            received_at,
-            sender
-        ) as line,
+        line,
         coalesce(payload.entry, body.entry, entry) as entries,
         coalesce(raw.payload.entry, raw.body.entry, raw.entry) as raw_entries,
         coalesce(payload.statuses, body.statuses, statuses) as bare_statuses,
         coalesce(raw.payload.statuses, raw.body.statuses, raw.statuses) as raw_bare_statuses
-    from typed
-),
-
-entries as (
-    select
-        ordinal,
-        line,
-        unnest(entries) as entry,
-        unnest(raw_entries) as raw_entry,
-        generate_subscripts(entries, 1) as entry_index
-    from unwrapped
-    where entries is not null
+    from batch_lines($batch_path, $read_columns, $raw_columns, true, $maximum_object_size)
 ),
 
 changes as (
-    select
-        ordinal,
-        line,
-        entry_index,
-        unnest(entry.changes) as change,
-        unnest(raw_entry.changes) as raw_change,
-        generate_subscripts(entry.changes, 1) as change_index
-    from entries
-    where entry.changes is not null
+    from message_changes('unwrapped')
 ),
 
 cloud as (
@@ -59,11 +31,10 @@ cloud as (
         change.value.contacts as contacts,
         entry_index,
         change_index,
-        unnest(change.value.statuses) as report,
-        unnest(raw_change.value.statuses) as raw_report,
-        generate_subscripts(change.value.statuses, 1) as item_index
-    from changes
-    where change.value.statuses is not null and is_message_change(change.field)
+        item as report,
+        raw_item as raw_report,
+        item_index
+    from change_items('changes', 'statuses')
 ),
 
 on_premise as (

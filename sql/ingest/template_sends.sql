@@ -6,19 +6,10 @@
 -- `payload` or `body` when that holds the template, else the line); unique on the event's
 -- canonical form.
 create or replace temp table chunk_template_sends as
-with typed as (
-    select * from batch_lines($batch_path, $read_columns, $raw_columns, false, $maximum_object_size)
-),
-
-unwrapped as (
+with unwrapped as (
     select
         ordinal,
-        line_envelope(
-            coalesce(payload.key, body.key, key),
-            coalesce(payload.timestamp, body.timestamp, timestamp),
-            received_at,
-            sender
-        ) as line,
+        line,
         coalesce(payload.template, body.template, template) as template,
         coalesce(payload."to", body."to", "to") as recipient_number,
         coalesce(payload.type, body.type, type) as message_type,
@@ -33,7 +24,7 @@ unwrapped as (
         end as raw_body,
         coalesce(payload.key, body.key, key) as body_key,
         coalesce(payload.timestamp, body.timestamp, timestamp) as body_timestamp
-    from typed
+    from batch_lines($batch_path, $read_columns, $raw_columns, false, $maximum_object_size)
 ),
 
 flat as (

@@ -1,6 +1,6 @@
 -- One run's reading into the state, in one transaction (the caller's): the rows of the files
 -- it read replace their rows of earlier nights; a file that could not be read keeps them.
--- The raw tables' rows are Parquet parts the caller lists (transforms/parts.py); here the
+-- The raw tables' rows are Parquet parts the caller lists (transforms/state/parts.py); here the
 -- quarantined and unclassified lines and the manifest.
 -- Variables: read_uris (the files read whole), landing_<table> (this run's Parquet files),
 -- listed_uris and vanished_uris (the listing's files and those it lost), retouched_uris and
@@ -34,7 +34,7 @@ update manifest set modified_at = retouched.modified_at
     where manifest.uri = retouched.uri;
 
 -- The personal-data setting (and key) and the version of the reading the state's rows were
--- read under: rows read otherwise must not be mixed with these (transforms/state.py reads the
+-- read under: rows read otherwise must not be mixed with these (transforms/state/store.py reads the
 -- archive again).
 delete from settings;
 insert into settings values (getvariable('pii'), getvariable('reader'));

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.bench import PROJECT, _child, against_baseline, checkout, measure, prepare
-from transforms.discover import local_listing
-from transforms.read import local_blocks
+from transforms.source.discover import local_listing
+from transforms.source.read import local_blocks
 
 
 def _git(*args: str) -> str:
@@ -26,8 +26,8 @@ def test_checkout_extracts_the_commits_files_once(tmp_path: Path) -> None:
     assert folder == tmp_path / f"baseline-{commit[:12]}"
     extracted = {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()}
     assert extracted == set(_git("ls-tree", "-r", "--name-only", "HEAD").splitlines())
-    assert (folder / "sql/models/messages.sql").read_text() == _git(
-        "show", "HEAD:sql/models/messages.sql"
+    assert (folder / "sql/build/marts/messages.sql").read_text() == _git(
+        "show", "HEAD:sql/build/marts/messages.sql"
     )
     marker = folder / "marker"
     marker.write_text("kept")

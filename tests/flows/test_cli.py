@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools.sample import SampleSpec, write_sample
 from flows import runs
+from flows.cli import NOT_INSTALLED_SAMPLE
 from flows.lock import run_lock
-from flows.sample import SampleSpec, write_sample
 from tests.flows.conftest import wa_etl_run
 
 AS_OF = "2026-11-24T02:00:00Z"
@@ -72,6 +73,42 @@ def test_debug_shows_the_traceback(environment: dict[str, str]) -> None:
     done, _ = timed([*WA_ETL, "run", "--source", "/nowhere", "--debug"], environment)
     assert done.returncode == 2
     assert "Traceback" in done.stderr and "UsageError" in done.stderr
+
+
+def test_sample_runs_from_the_repository_and_says_so_where_it_is_not_installed(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    """The generator (devtools/) is in the repository, not in the wheel: where only the wheel's
+    packages can be imported, `wa-etl sample` is bad usage, in one line."""
+    root = Path(__file__).resolve().parents[2]
+    wheel = tmp_path / "wheel"  # what the wheel installs: flows and transforms, no devtools
+    wheel.mkdir()
+    for package in ("flows", "transforms"):
+        (wheel / package).symlink_to(root / package, target_is_directory=True)
+    # -I: neither the working folder nor PYTHONPATH on the path; the repository's root, which
+    # the editable install puts there, is taken off too
+    only_the_wheel = (
+        f"import sys, pathlib; sys.path[:] = [{str(wheel)!r}, *(p for p in sys.path "
+        f"if p and pathlib.Path(p).resolve() != pathlib.Path({str(root)!r}))]; "
+        "from flows.cli import main; main()"
+    )
+    arguments = ["sample", "--messages", "5", "--days", "1"]
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", only_the_wheel, *arguments, "--out", str(tmp_path / "a")],
+        capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"wa-etl: {NOT_INSTALLED_SAMPLE}\n"
+    assert "development tool" in done.stderr and "(make sample)" in done.stderr
+    assert not (tmp_path / "a").exists()
+    # the same command from the project's environment, in another folder, writes the sample
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", "from flows.cli import main; main()", *arguments,
+         "--out", str(tmp_path / "b")],
+        capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "b" / "README.txt").exists()
 
 
 def test_help_and_version_say_what_each_command_and_option_is(environment: dict[str, str]) -> None:

@@ -10,11 +10,11 @@ import duckdb
 import pytest
 from distributed import Client, LocalCluster
 
+from devtools.sample import SampleSpec, write_sample
 from flows.nightly import nightly_for
-from flows.sample import SampleSpec, write_sample
 from flows.settings import TaskRunnerKind, Tuning
 from flows.summary import RunSummary
-from transforms.tables import ARCHIVE_TABLES
+from transforms.contract.tables import ARCHIVE_TABLES
 
 AS_OF = datetime(2026, 11, 24, 2, tzinfo=UTC)
 RUN_COLUMNS = {"ingested_at", "run_id"}

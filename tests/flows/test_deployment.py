@@ -18,14 +18,14 @@ from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from devtools.sample import SampleSpec, write_sample
 from flows import runs
 from flows.deployment import scheduled_nightly
 from flows.errors import UsageError
 from flows.lock import run_lock
-from flows.sample import SampleSpec, write_sample
 from tests.servers import BIN, free_port, server, stop
-from transforms.discover import local_listing
-from transforms.read import local_blocks
+from transforms.source.discover import local_listing
+from transforms.source.read import local_blocks
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -20,8 +20,8 @@ import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devtools.sample import SampleSpec, write_sample
 from flows.nightly import nightly_for
-from flows.sample import SampleSpec, write_sample
 from flows.settings import Tuning
 from tests.payloads import accepted, api_error, envelope, failure, reply, status, template_send
 

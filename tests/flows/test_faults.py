@@ -19,20 +19,20 @@ from typing import Any
 import duckdb
 import pytest
 
+from devtools.sample import SampleSpec, write_sample
 from flows import runs
 from flows.errors import UnreadableFilesError, UsageError
 from flows.nightly import nightly_for
-from flows.sample import SampleSpec, write_sample
 from flows.settings import Tuning
 from flows.summary import RunSummary
 from tests.conftest import S3Bucket
 from tests.flows.conftest import wa_etl_run
 from tests.servers import FaultProxy
 from tests.servers import fault_proxy as start_fault_proxy
-from transforms.discover import local_listing
-from transforms.flatten import ReadingOutOfMemoryError
-from transforms.publish import WarehouseHeldError
-from transforms.tables import ARCHIVE_TABLES
+from transforms.contract.tables import ARCHIVE_TABLES
+from transforms.ingest.passes import ReadingOutOfMemoryError
+from transforms.publish.swap import WarehouseHeldError
+from transforms.source.discover import local_listing
 
 AS_OF = datetime(2026, 11, 24, 2, tzinfo=UTC)
 QUICK = Tuning(storage_timeout_seconds=1, storage_attempts=2)
@@ -131,7 +131,7 @@ def test_a_store_stopped_mid_reading_publishes_nothing_and_the_next_night_comple
     with s3_server(tmp_path / "moto-2.log") as server:
         for name, value in server.env.items():
             monkeypatch.setenv(name, value)
-        from transforms.storage import s3_client
+        from transforms.source.storage import s3_client
 
         client = s3_client()
         client.create_bucket(Bucket=own_s3.name)

@@ -9,14 +9,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from devtools.sample import SampleSpec, write_sample
 from flows.nightly import nightly_for
-from flows.sample import SampleSpec, write_sample
 from flows.settings import Tuning
 from flows.summary import RunSummary
 from tests.conftest import archive_file
 from tests.payloads import SENDER, accepted, envelope, failure, iso, status, template_send
-from transforms.discover import local_listing
-from transforms.tables import ARCHIVE_TABLES
+from transforms.contract.tables import ARCHIVE_TABLES
+from transforms.source.discover import local_listing
 
 AS_OF = datetime(2026, 11, 20, 2, tzinfo=UTC)
 # what differs between runs by design: when and by which run a file was read

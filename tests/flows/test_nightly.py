@@ -13,14 +13,14 @@ from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from pydantic import ValidationError
 
+from devtools.sample import SampleSpec, write_sample
 from flows.errors import UsageError
 from flows.nightly import RunSummary, nightly_for
 from flows.partitions import json_bytes_estimate, partitions
-from flows.sample import SampleSpec, write_sample
 from flows.settings import DEFAULT_SOURCE, RunSettings, Tuning
 from tests.flows.conftest import wa_etl_run
-from transforms.discover import ArchiveFile
-from transforms.tables import RUN_TABLES, TABLES
+from transforms.contract.tables import RUN_TABLES, TABLES
+from transforms.source.discover import ArchiveFile
 
 AS_OF = datetime(2026, 11, 24, 2, tzinfo=UTC)
 

@@ -17,13 +17,13 @@ import orjson
 import pytest
 from prefect.blocks.system import Secret
 
+from devtools.sample import SampleSpec, write_sample
 from flows.nightly import nightly_for
-from flows.sample import SampleSpec, write_sample
 from flows.settings import Tuning
 from flows.summary import RunSummary
 from tests.flows.conftest import wa_etl_run
-from transforms.personal import PiiMode, keyed_digest
-from transforms.tables import ARCHIVE_TABLES
+from transforms.contract.tables import ARCHIVE_TABLES
+from transforms.ingest.personal import PiiMode, keyed_digest
 
 AS_OF = datetime(2026, 11, 24, 2, tzinfo=UTC)
 KEY = "the sample's hashing key"

@@ -11,7 +11,7 @@ import pytest
 from flows import progress
 from flows.progress import NightProgress, Stage
 from flows.reading import _bytes_read
-from transforms.discover import ArchiveFile
+from transforms.source.discover import ArchiveFile
 
 
 def test_a_stage_line_tells_the_share_the_amounts_the_rate_and_the_time_left() -> None:

@@ -17,10 +17,10 @@ import duckdb
 import prefect.settings
 import pytest
 
+from devtools.sample import SampleSpec, write_sample
 from flows.lock import run_lock
-from flows.sample import SampleSpec, write_sample
 from tests.flows.conftest import wa_etl_run
-from transforms.discover import local_listing
+from transforms.source.discover import local_listing
 
 AS_OF = "2026-11-22T00:00:00Z"
 READER = """

@@ -12,13 +12,13 @@ import pytest
 from prefect_aws import AwsCredentials
 from prefect_aws.client_parameters import AwsClientParameters
 
+from devtools.sample import SampleSpec, write_sample
 from flows.nightly import nightly_for
-from flows.sample import SampleSpec, write_sample
 from flows.settings import Tuning
 from flows.summary import RunSummary
 from tests.conftest import S3Bucket
-from transforms.discover import local_listing
-from transforms.tables import ARCHIVE_TABLES, TABLES
+from transforms.contract.tables import ARCHIVE_TABLES, TABLES
+from transforms.source.discover import local_listing
 
 AS_OF = datetime(2026, 11, 24, 2, tzinfo=UTC)
 # what differs by design between two runs of the same files: when and by which run they were

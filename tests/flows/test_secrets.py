@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from flows.sample import SampleSpec, write_sample
+from devtools.sample import SampleSpec, write_sample
 from tests.conftest import S3Bucket
 from tests.flows.conftest import wa_etl_run
 

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 import transforms.sql as sql
-from transforms.sql import connect, declared_keys, declared_reads, run_insert_kept, run_model
+from transforms.sql import Limits, connect, declared_keys, declared_reads, insert_rows, run_model
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 @pytest.fixture
 def connection() -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = connect(threads=1, memory_limit="200MB", ordered=True)
+    connection = connect(limits=Limits(threads=1, memory_limit="200MB"), ordered=True)
     connection.execute("create table numbers (n integer)")
     connection.execute("insert into numbers values (1), (2)")
     connection.execute("create table source as select unnest([10, 20, 30]) as n")
@@ -44,24 +44,23 @@ def test_an_insert_kept_adds_its_rows_and_keeps_exactly_them(
     _write(
         models,
         "doubled",
-        "-- the source's numbers, doubled\ninsert into numbers by name\n"
-        "select n * 2 as n from source where n > 10\n",
+        "-- the source's numbers, doubled\nselect n * 2 as n from source where n > 10\n",
     )
-    run_insert_kept(connection, "doubled", "kept_numbers")
+    insert_rows(connection, "doubled", "numbers", kept="kept_numbers")
     rows = connection.execute("select n from numbers order by n").fetchall()
     kept = connection.execute("select n from kept_numbers order by n").fetchall()
     assert rows == [(1,), (2,), (40,), (60,)]
     assert kept == [(40,), (60,)]
 
 
-def test_an_insert_kept_refuses_a_model_that_is_no_insert_before_running_anything(
+def test_an_insert_takes_the_table_s_columns_by_name(
     models: Path, connection: duckdb.DuckDBPyConnection
 ) -> None:
-    _write(models, "table_of_numbers", "create temp table kept_numbers as select 1 as n\n")
-    with pytest.raises(ValueError, match=r"sql/table_of_numbers\.sql is no 'insert into"):
-        run_insert_kept(connection, "table_of_numbers", "kept_numbers")
-    tables = connection.execute("select table_name from duckdb_tables() order by 1").fetchall()
-    assert tables == [("numbers",), ("source",)]
+    _write(models, "renamed", "select 'x' as label, n + 100 as n from source where n = 1\n")
+    with pytest.raises(duckdb.BinderException, match="label") as failure:
+        insert_rows(connection, "renamed", "numbers")
+    assert failure.value.__notes__ == ["in sql/renamed.sql"]
+    assert connection.execute("select count(*) from numbers").fetchall() == [(2,)]
 
 
 def test_a_failing_model_names_its_file_and_keeps_duckdbs_message(
@@ -90,7 +89,7 @@ def test_a_pass_declares_its_reads_and_its_choices_of_keys(models: Path) -> None
 
 
 def test_a_connection_is_in_utc_with_the_threads_and_memory_it_was_given() -> None:
-    connection = connect(threads=1, memory_limit="200MB")
+    connection = connect(limits=Limits(threads=1, memory_limit="200MB"))
     try:
         settings = connection.execute(
             "select current_setting('TimeZone'), current_setting('threads'), "

@@ -1,0 +1,20 @@
+-- inputs: landing_hits, affected_keys, affected_wamids
+-- outputs: affected_wamids, affected_keys
+--
+-- One step of the closure of the affected messages (with `hits`, run until it adds nothing):
+-- a key brings the wamids it is linked to, a wamid its keys, by the links the state's events
+-- make (contract §3), the new files' events among them. An event belongs to a message by its key,
+-- else by the key its wamid is linked to, so every row of an affected message is found by its
+-- key or its wamid. Every link of an affected key or wamid is among the hits: when a step adds
+-- nothing, the hits are every row the update rebuilds from.
+insert into affected_wamids
+select distinct message_id from landing_hits
+where key in (select key from affected_keys)
+    and message_id is not null
+    and message_id not in (select message_id from affected_wamids);
+
+insert into affected_keys
+select distinct key from landing_hits
+where message_id in (select message_id from affected_wamids)
+    and key is not null
+    and key not in (select key from affected_keys);

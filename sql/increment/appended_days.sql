@@ -1,8 +1,0 @@
--- After the last change of an update's days (`increment/reattributed`): the days each table
--- only gained rows on, which nothing rewrites (no row taken out and not put back as it was,
--- none changed in place). `increment/added` keeps their rows; the export appends them.
-create or replace temp table appended_days as
-select table_name, day from changed_days
-where day is not null
-group by all
-having not bool_or(rewrite);

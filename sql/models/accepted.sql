@@ -1,4 +1,0 @@
--- contract §5 `accepted`: one row per accepted message id, duplicates removed, with the tracking
--- key resolved through the wamid when the event lacks one, and the sender resolved.
-insert into accepted by name
-select * from with_identity('deduplicated_accepted')
