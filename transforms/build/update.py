@@ -70,7 +70,6 @@ def update_warehouse(
             run_step(connection, script)
         step("build/update/13_reply_scope")
         run_step(connection, "build/update/13_reply_scope")
-        run_build_model(connection, "build/staging/attributed_replies", settings)
         step("build/update/14_reattributed")
         run_step(connection, "build/update/14_reattributed")
         for model in METRIC_MODELS:

@@ -1,19 +1,20 @@
 -- inputs: replies, message_lifecycle, variable reply_window_hours
--- outputs: attributed_replies
+-- outputs: attributed_replies_of, attributed_replies
 --
 -- Replied (contract §4): the outbound message each reply answers. A reply whose context.id is
 -- a message's wamid answers that message; a reply without context answers the latest message
 -- (by first event time) from the same sender to the same customer (by phone number or by
 -- business-scoped user id) whose first event lies in the 24 hours (setting) before the reply,
--- both ends included.
-create or replace temp table attributed_replies as
+-- both ends included. The messages judged are the macro's argument: every message here, the
+-- messages an update judges again in `build/update/13_reply_scope`.
+create or replace temp macro attributed_replies_of(messages_table) as table
 with by_context as (
     select
         replies.reply_id,
-        message_lifecycle.message_ref,
+        judged.message_ref,
         replies.event_time as reply_at
     from replies
-    join message_lifecycle on message_lifecycle.message_id = replies.context_id
+    join query_table(messages_table) as judged on judged.message_id = replies.context_id
 ),
 
 -- a customer is a phone number or a business-scoped user id (contract §3): the messages to
@@ -23,13 +24,13 @@ window_candidates as (
     select
         replies.reply_id,
         replies.event_time as reply_at,
-        message_lifecycle.message_ref,
-        message_lifecycle.first_event_at
+        judged.message_ref,
+        judged.first_event_at
     from replies
-    join message_lifecycle
-        on message_lifecycle.sender = replies.sender
-        and message_lifecycle.recipient = replies.customer
-        and message_lifecycle.first_event_at
+    join query_table(messages_table) as judged
+        on judged.sender = replies.sender
+        and judged.recipient = replies.customer
+        and judged.first_event_at
             between replies.event_time - to_hours(getvariable('reply_window_hours'))
             and replies.event_time
     where replies.context_id is null
@@ -37,13 +38,13 @@ window_candidates as (
     select
         replies.reply_id,
         replies.event_time as reply_at,
-        message_lifecycle.message_ref,
-        message_lifecycle.first_event_at
+        judged.message_ref,
+        judged.first_event_at
     from replies
-    join message_lifecycle
-        on message_lifecycle.sender = replies.sender
-        and message_lifecycle.recipient_user_id = replies.customer_user_id
-        and message_lifecycle.first_event_at
+    join query_table(messages_table) as judged
+        on judged.sender = replies.sender
+        and judged.recipient_user_id = replies.customer_user_id
+        and judged.first_event_at
             between replies.event_time - to_hours(getvariable('reply_window_hours'))
             and replies.event_time
     where replies.context_id is null
@@ -64,4 +65,7 @@ final as (
     select * from by_window
 )
 
-select * from final
+select * from final;
+
+create or replace temp table attributed_replies as
+from attributed_replies_of('message_lifecycle');

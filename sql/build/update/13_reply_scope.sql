@@ -1,13 +1,14 @@
--- inputs: messages, new_replies, inserted_messages, scope_customers
--- outputs: judged_columns, context_messages, message_lifecycle, scope_customers
+-- inputs: messages, new_replies, inserted_messages, scope_customers, attributed_replies_of
+-- outputs: judged_columns, context_messages, judged_messages, scope_customers, rejudged_replies
 --
--- The messages whose replies are judged again (contract §4 replied), under the name
--- build/staging/attributed_replies reads: the rebuilt messages (as `build/marts/messages` put them back,
--- `inserted_messages`), the messages new replies name as their context, and every message to
--- their customers and to new replies' customers (a reply without context goes to the
--- customer's latest message in the window, so a new or moved message may take it from
--- another). Every reply is judged against these: the ones to other customers find none of
--- them. Each message keeps its day and its present reply outcome, for `reattributed`.
+-- The messages whose replies are judged again (contract §4 replied), `judged_messages`: the
+-- rebuilt messages (as `build/marts/messages` put them back, `inserted_messages`), the
+-- messages new replies name as their context, and every message to their customers and to
+-- new replies' customers (a reply without context goes to the customer's latest message in
+-- the window, so a new or moved message may take it from another). Every reply is judged
+-- against these by the rule of `build/staging/attributed_replies` (`rejudged_replies`): the
+-- ones to other customers find none of them. Each message keeps its day and its present
+-- reply outcome, for `14_reattributed`.
 create or replace temp macro judged_columns(message_table) as table
     select
         key,
@@ -38,7 +39,7 @@ select recipient from context_messages where recipient is not null
 union
 select recipient_user_id from context_messages where recipient_user_id is not null;
 
-create or replace temp table message_lifecycle as
+create or replace temp table judged_messages as
 with to_customers as (
     from judged_columns('messages') as judged
     semi join scope_customers on judged.recipient = scope_customers.customer
@@ -61,4 +62,8 @@ scoped as (
 )
 
 select message_ref(key, message_id) as message_ref, *
-from scoped
+from scoped;
+
+-- every reply judged against them
+create or replace temp table rejudged_replies as
+from attributed_replies_of('judged_messages');

@@ -1,4 +1,4 @@
--- inputs: attributed_replies, message_lifecycle, messages, changed_days
+-- inputs: rejudged_replies, judged_messages, messages, changed_days
 -- outputs: reattributed, messages, changed_days, delivery_daily, error_breakdown
 --
 -- The judged messages whose replied or first reply changed take the new values; then the
@@ -6,19 +6,19 @@
 create or replace temp table reattributed as
 with reply_outcomes as (
     select message_ref, min(reply_at) as first_reply_at
-    from attributed_replies
+    from rejudged_replies
     group by message_ref
 ),
 
 judged as (
     select
-        message_lifecycle.message_ref,
-        message_lifecycle.message_day,
-        message_lifecycle.replied as was_replied,
-        message_lifecycle.first_reply_at as was_first_reply_at,
+        judged_messages.message_ref,
+        judged_messages.message_day,
+        judged_messages.replied as was_replied,
+        judged_messages.first_reply_at as was_first_reply_at,
         reply_outcomes.message_ref is not null as replied,
         reply_outcomes.first_reply_at
-    from message_lifecycle
+    from judged_messages
     left join reply_outcomes using (message_ref)
 )
 
