@@ -28,10 +28,10 @@ def export_tables(
     on_table: Callable[[str], None] | None = None,
 ) -> None:
     """Every table of the warehouse to Parquet under `target/<table>/`; tables with a day
-    are partitioned `day=YYYY-MM-DD`. With `reuse`, a table's unchanged days are linked from
-    the previous export instead of written again, and a day that only gained rows keeps its
-    previous files beside one of the rows added (unless it would hold too many). `on_table`
-    is told each table as it is written."""
+    are partitioned `day=YYYY-MM-DD`. With the `previous` export and the `changes` of the
+    update since, a table's unchanged days are linked from it instead of written again, and
+    a day that only gained rows keeps its previous files beside one of the rows added (unless
+    it would hold too many). `on_table` is told each table as it is written."""
     reuse = (previous, changes) if previous is not None and changes is not None else None
     target.mkdir(parents=True, exist_ok=True)
     connection = connect(str(database), limits=limits, read_only=True)
