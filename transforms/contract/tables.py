@@ -6,6 +6,8 @@ the lines and files the runs read, the error catalogue, messages and the metrics
 from datetime import date, datetime
 from typing import ClassVar
 
+from pydantic import field_validator
+
 from transforms.contract.columns import OnUpdate, Table, col, personal_col
 from transforms.contract.raw_tables import RAW_TABLES
 
@@ -71,6 +73,10 @@ class IngestFiles(Table):
     )
 
 
+HANDLING = ("retry", "pace", "defer", "suppress", "fix", "stop", "review")
+"""The handling classes of the error catalogue, in the order their rules are tried."""
+
+
 class ErrorCodes(Table):
     """The error catalogue (contract §6), loaded from data/seeds/error_codes.csv."""
 
@@ -79,7 +85,19 @@ class ErrorCodes(Table):
     category: str = col("auth, rate_limit, account, recipient, template, media, server")
     is_rate_limit: bool = col("The code signals a rate limit")
     retryable: bool = col("Retrying the same message can succeed")
+    handling: str = col(
+        "What the sender should do about it: retry (transient), pace (throttled), defer "
+        "(hours later, or another category), suppress (the recipient cannot or will not "
+        "receive), fix (content or template), stop (account, billing or auth), review"
+    )
     on_update: ClassVar[OnUpdate] = "kept"
+
+    @field_validator("handling")
+    @classmethod
+    def _a_handling_class(cls, value: str) -> str:
+        if value not in HANDLING:
+            raise ValueError(f"should be one of {', '.join(HANDLING)}")
+        return value
 
 
 class Messages(Table):
