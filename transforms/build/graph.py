@@ -36,6 +36,23 @@ class Model:
     within: str | None
     for_each: str | None = None
 
+    @property
+    def reads(self) -> frozenset[str]:
+        """What it reads, for each table it runs for."""
+        return self._for_each_table(self.inputs)
+
+    @property
+    def makes(self) -> frozenset[str]:
+        """What it makes or writes, for each table it runs for."""
+        return self._for_each_table(self.outputs)
+
+    def _for_each_table(self, items: frozenset[str]) -> frozenset[str]:
+        if self.for_each is None:
+            return items
+        return frozenset(
+            rendered_item(item, table_names(table)) for item in items for table in self.tables()
+        )
+
     def tables(self) -> list[str]:
         """The tables the script runs for, one after the other; none if it runs once."""
         if self.for_each is None:
@@ -69,6 +86,12 @@ def model(name: str) -> Model:
     )
 
 
+def rendered_item(item: str, names: dict[str, str]) -> str:
+    for key, value in names.items():
+        item = item.replace("{{" + key + "}}", value)
+    return item
+
+
 def table_names(table: str) -> dict[str, str]:
     """What a script written for each table names `{{table}}` and `{{day_column}}`."""
     return {"table": table, "day_column": TABLES[table].day_column or ""}
@@ -97,10 +120,10 @@ def update_steps() -> tuple[Model, ...]:
 def run_order(models: dict[str, Model]) -> list[str]:
     """The models in an order in which each runs after every model that makes what it reads;
     among models free to run, by name, so that the order is the same on every machine."""
-    makers = {output: name for name, node in models.items() for output in node.outputs}
+    makers = {output: name for name, node in models.items() for output in node.makes}
     graph = TopologicalSorter(
         {
-            name: {makers[item] for item in node.inputs if makers.get(item, name) != name}
+            name: {makers[item] for item in node.reads if makers.get(item, name) != name}
             for name, node in models.items()
         }
     )

@@ -10,6 +10,8 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel
 
+from transforms.build.graph import model as declared_model
+from transforms.build.graph import table_names
 from transforms.build.lifecycle import LIFECYCLE, build_message_lifecycle
 from transforms.contract.catalogue import error_catalogue
 from transforms.contract.columns import OnUpdate
@@ -96,7 +98,8 @@ def run_build_model(
     keep_inserted: bool = False,
 ) -> None:
     """Run one model: a mart's rows inserted into its table (with `keep_inserted`, also kept
-    as `inserted_<table>`), a staging script run whole."""
+    as `inserted_<table>`), a staging script run whole (once for each table it is written
+    for)."""
     table = mart_table(model)
     if model == LIFECYCLE:
         build_message_lifecycle(connection, settings.limits.memory_limit, settings.scratch_dir)
@@ -106,8 +109,9 @@ def run_build_model(
     if table is not None:
         kept = f"inserted_{table}" if keep_inserted else None
         insert_rows(connection, model, table, parameters_of(model, settings), kept=kept)
-    else:
-        run_script(connection, model, parameters_of(model, settings))
+        return
+    for names in [table_names(table) for table in declared_model(model).tables()] or [{}]:
+        run_script(connection, model, parameters_of(model, settings), names)
 
 
 def add_link_hashes(connection: duckdb.DuckDBPyConnection, rows_prefix: str) -> None:

@@ -102,11 +102,8 @@ def update_warehouse(
 
 def run_step(connection: duckdb.DuckDBPyConnection, script: str) -> None:
     """Run an update step: once, or once for each table it is written for."""
-    tables = model(script).tables()
-    for table in tables:
-        run_script(connection, script, names=table_names(table))
-    if not tables:
-        run_script(connection, script)
+    for names in [table_names(table) for table in model(script).tables()] or [{}]:
+        run_script(connection, script, names=names)
 
 
 def _updatable_from(connection: duckdb.DuckDBPyConnection, fingerprint: str) -> str | None:
