@@ -1,4 +1,2 @@
--- A warehouse table (variable export_table) to one zstd Parquet file.
-copy (
-    select * from query_table(getvariable('export_table'))
-) to $target (format parquet, compression zstd)
+-- A warehouse table without a day to one zstd Parquet file.
+copy (select * from {{table}}) to $target (format parquet, compression zstd)

@@ -1,12 +1,13 @@
--- The rows of table `export_table` with `day`, the UTC date of its day column
--- (variable day_column); only the days in variable export_days when it is set. Those days
--- are first taken as a range of the column itself (export_from to export_until), which the
--- table's zone maps answer without reading the other days, then one by one.
-create or replace temp macro rows_by_day(export_table) as table
+-- The rows of the table `export_table` with `day`, the UTC date of its column `day_column`;
+-- only the `days` given when they are not NULL. Those days are first taken as a range of the
+-- column itself (`day_from` to `day_until`), which the table's zone maps answer without
+-- reading the other days, then one by one.
+create or replace temp macro rows_by_day(export_table, day_column, days, day_from, day_until)
+as table
     with rows as (
         select
             *,
-            columns(lambda name: name = getvariable('day_column')) as day_value
+            columns(lambda name: name = day_column) as day_value
         from query_table(export_table)
     ),
 
@@ -15,11 +16,11 @@ create or replace temp macro rows_by_day(export_table) as table
             * exclude (day_value),
             cast(day_value as date) as day
         from rows
-        where getvariable('export_days') is null
-            or day_value >= getvariable('export_from')
-            and day_value < getvariable('export_until')
+        where days is null
+            or day_value >= day_from
+            and day_value < day_until
     )
 
     select * from chosen
-    where getvariable('export_days') is null
-        or list_contains(getvariable('export_days')::date[], day);
+    where days is null
+        or list_contains(days, day);

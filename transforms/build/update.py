@@ -28,7 +28,7 @@ from transforms.build.session import (
     run_build_model,
 )
 from transforms.contract.tables import TABLES
-from transforms.sql import run_model, run_query_into, run_script, scalar, set_variables, sql_text
+from transforms.sql import run_model, run_script, scalar, sql_text
 from transforms.state.parts import create_new_row_views, create_row_views
 
 log = logging.getLogger(__name__)
@@ -167,11 +167,7 @@ def _keep_added_rows(connection: duckdb.DuckDBPyConnection) -> dict[str, list[da
     added to (`build/update/15_appended_days`, `build/update/16_added`) as
     `wa_etl_build.added_<table>`, replacing the previous update's; those days, by table."""
     run_step(connection, "build/update/15_appended_days")
-    for name in BY_MESSAGE:
-        kept = f"wa_etl_build.added_{name}"
-        connection.execute(f"create or replace table {kept} as from {name} limit 0")
-        set_variables(connection, {"added_table": name, "day_column": TABLES[name].day_column})
-        run_query_into(connection, "build/update/16_added", kept, append=True)
+    run_step(connection, "build/update/16_added")
     days = dict(
         connection.execute(
             "select table_name, list(day order by day) from appended_days group by table_name"

@@ -6,12 +6,15 @@ import shutil
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
+
+import duckdb
 
 from transforms.build.changes import Changes
 from transforms.contract.columns import Table
 from transforms.contract.schema import table_columns
 from transforms.contract.tables import TABLES
-from transforms.sql import Limits, connect, run_model, run_script, set_variables
+from transforms.sql import Limits, connect, run_script
 
 # A day's partition that would hold more files than this is written again whole, in one file
 # (each night that only adds rows to a day adds a file to it).
@@ -44,39 +47,40 @@ def export_tables(
             if reuse is not None and name in reuse[1].changed_days:
                 appended = appendable_days(*reuse, name)
                 days = sorted(set(reuse[1].changed_days[name]) - set(appended))
-            set_variables(
-                connection,
-                {
-                    "export_table": name,
-                    "day_column": table.day_column,
-                    "export_days": days,
-                    **day_range(table, days),
-                },
-            )
+            names = {"table": name} | ({"day_column": table.day_column} if table.day_column else {})
             folder = target / name
             if table.day_column is None:
                 folder.mkdir(parents=True)
-                run_model(
-                    connection, "publish/export_table", {"target": str(folder / "data.parquet")}
-                )
+                _copy(connection, "publish/export_table", names, folder / "data.parquet")
             elif table.day_column == "day":
-                run_model(connection, "publish/export_table_by_its_day", {"target": str(folder)})
+                _copy(connection, "publish/export_table_by_its_day", names, folder, days=days)
             else:
-                run_model(connection, "publish/export_table_by_day", {"target": str(folder)})
+                _copy(connection, "publish/export_table_by_day", names, folder, days, table=table)
             if reuse is not None and days is not None:
                 link_unchanged_days(reuse[0] / name, folder, set(days))
             if appended:
-                set_variables(
-                    connection,
-                    {
-                        "export_table": f"wa_etl_build.added_{name}",
-                        "export_days": appended,
-                        **day_range(table, appended),
-                    },
+                _copy(
+                    connection, "publish/append_table_by_day", names, folder, appended, table=table
                 )
-                run_model(connection, "publish/append_table_by_day", {"target": str(folder)})
     finally:
         connection.close()
+
+
+def _copy(
+    connection: duckdb.DuckDBPyConnection,
+    script: str,
+    names: dict[str, str],
+    target: Path,
+    days: list[date] | None = None,
+    *,
+    table: type[Table] | None = None,
+) -> None:
+    """Run the COPY of `sql/<script>.sql` for one table to `target`, only for `days` when
+    they are given (their range in the type of the table's day column)."""
+    parameters: dict[str, Any] = {"target": str(target), "export_days": days}
+    if table is not None:
+        parameters |= day_range(table, days)
+    run_script(connection, script, parameters, names)
 
 
 def appendable_days(previous: Path, changes: Changes, table: str) -> list[date]:

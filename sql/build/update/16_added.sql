@@ -1,29 +1,25 @@
--- inputs: appended_days, variable added_table, variable day_column
--- outputs:
--- (the rows read are `differing_<added_table>`, of `build/update/11_rebuilt`)
+-- for each table: by_message
+-- inputs: differing_{{table}}, appended_days, {{table}}
+-- outputs: wa_etl_build.added_{{table}}
 --
--- The rows an update added to a table (variable added_table, partitioned by variable
--- day_column) on the days it only added to: on such a day every row taken out was put back
--- as it was, and no row was changed in place, so the day's rows are the previous export's
--- partition and these: the rows put back more often than taken out (`build/update/11_rebuilt`'s
--- balance below 0; once each, as every row names its file and line, or its message). The
--- export appends them to the partition instead of writing the day again.
-with differing as (
-    select
-        *,
-        columns(lambda name: name = getvariable('day_column')) as day_value
-    from query_table('differing_' || getvariable('added_table'))
-),
+-- The rows an update added to a table on the days it only added to: on such a day every row
+-- taken out was put back as it was, and no row was changed in place, so the day's rows are
+-- the previous export's partition and these: the rows put back more often than taken out
+-- (`11_rebuilt`'s balance below 0; once each, as every row names its file and line, or its
+-- message). The export appends them to the partition instead of writing the day again. Kept
+-- in the warehouse as `wa_etl_build.added_<table>`, replacing the previous update's.
+create or replace table wa_etl_build.added_{{table}} as from {{table}} limit 0;
 
-only_added as (
-    select day from appended_days where table_name = getvariable('added_table')
+insert into wa_etl_build.added_{{table}} by name
+with only_added as (
+    select day from appended_days where table_name = '{{table}}'
 ),
 
 added as (
-    select * exclude (day_value, balance)
-    from differing
+    select * exclude (balance)
+    from differing_{{table}}
     where balance < 0
-        and cast(day_value as date) in (select day from only_added)
+        and cast({{day_column}} as date) in (select day from only_added)
 )
 
-select * from added
+select * from added;
