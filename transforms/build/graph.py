@@ -93,8 +93,10 @@ def rendered_item(item: str, names: dict[str, str]) -> str:
 
 
 def table_names(table: str) -> dict[str, str]:
-    """What a script written for each table names `{{table}}` and `{{day_column}}`."""
-    return {"table": table, "day_column": TABLES[table].day_column or ""}
+    """What a script written for each table names `{{table}}` and, for a table with a day,
+    `{{day_column}}`."""
+    day_column = TABLES[table].day_column
+    return {"table": table} | ({"day_column": day_column} if day_column else {})
 
 
 def sql_names(folder: str) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 
 from transforms.build.changes import Changes
+from transforms.build.graph import table_names
 from transforms.contract.columns import Table
 from transforms.contract.schema import table_columns
 from transforms.contract.tables import TABLES
@@ -47,7 +48,7 @@ def export_tables(
             if reuse is not None and name in reuse[1].changed_days:
                 appended = appendable_days(*reuse, name)
                 days = sorted(set(reuse[1].changed_days[name]) - set(appended))
-            names = {"table": name} | ({"day_column": table.day_column} if table.day_column else {})
+            names = table_names(name)
             folder = target / name
             if table.day_column is None:
                 folder.mkdir(parents=True)
