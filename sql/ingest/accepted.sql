@@ -81,7 +81,7 @@ final as (
             origin.file_time
         ) as event,
         flat.is_valid and flat.line.is_valid as is_valid,
-        to_json([flat.line.key, flat.event_hash, flat.seq::varchar]) as dedupe_key,
+        dedupe_text([flat.line.key, flat.event_hash, flat.seq::varchar]) as dedupe_key,
         origin.source_file,
         origin.line_no,
         origin.ingested_at,

@@ -206,7 +206,7 @@ final as (
             origin.file_time
         ) as event,
         flat.is_valid and flat.line.is_valid as is_valid,
-        to_json(list_concat([flat.line.key], flat.identity)) as dedupe_key,
+        dedupe_text(list_concat([flat.line.key], flat.identity)) as dedupe_key,
         origin.source_file,
         origin.line_no,
         origin.ingested_at,

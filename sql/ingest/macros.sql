@@ -48,6 +48,10 @@ as table
         ) as raw
     ) as raws;
 
+-- What tells the copies of one event apart from other events (`dedupe_key`): its identifying
+-- values as the text of a JSON list, typed as the landing rows keep it.
+create or replace macro dedupe_text(parts) as to_json(parts)::varchar;
+
 create or replace macro unix_time(value) as to_timestamp(try_cast(value as bigint));
 
 create or replace macro integer_code(value) as try_cast(value as bigint);

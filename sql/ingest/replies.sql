@@ -106,7 +106,7 @@ flat as (
         kept_payload(raw_message, masked_message(message)) as payload_json,
         api,
         unix_time(message.timestamp) as payload_time,
-        to_json([message.id]) as dedupe_key
+        dedupe_text([message.id]) as dedupe_key
     from messages
     where message is not null
 ),

@@ -91,7 +91,7 @@ flat as (
         api,
         kept_payload(raw_report, masked_status(report)) as payload_json,
         unix_time(report.timestamp) as payload_time,
-        to_json([report.id, report.status, integer_code(report.timestamp)::varchar])
+        dedupe_text([report.id, report.status, integer_code(report.timestamp)::varchar])
             as dedupe_key
     from reports
     where report is not null

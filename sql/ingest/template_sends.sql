@@ -88,7 +88,7 @@ final as (
             origin.file_time
         ) as event,
         hashed.is_valid and hashed.line.is_valid as is_valid,
-        to_json([hashed.line.key, hashed.line.line_time::varchar, hashed.event_hash])
+        dedupe_text([hashed.line.key, hashed.line.line_time::varchar, hashed.event_hash])
             as dedupe_key,
         origin.source_file,
         origin.line_no,

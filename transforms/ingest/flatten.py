@@ -21,8 +21,6 @@ import duckdb
 import pyarrow as pa
 from pydantic import BaseModel
 
-from transforms.contract.raw_tables import RAW_TABLES
-from transforms.contract.schema import create_table_sql, landing_columns
 from transforms.contract.wire import TimeWindow
 from transforms.ingest.accounting import FileReport, explain_invalid, file_report, record_outcomes
 from transforms.ingest.batch import (
@@ -62,8 +60,8 @@ class IngestOptions(BaseModel):
 def ingest_connection(
     options: IngestOptions, key: bytes | None, window: TimeWindow
 ) -> duckdb.DuckDBPyConnection:
-    """A reading task's DuckDB connection: the macros of the passes, the personal-data key,
-    the run's time window, and the temp tables of the landing rows of a batch."""
+    """A reading task's DuckDB connection: the macros of the passes, the personal-data key
+    and the run's time window."""
     # a batch's lines are numbered in the order DuckDB reads them
     connection = connect(limits=options.limits, ordered=True)
     run_script(connection, "ingest/macros")
@@ -75,9 +73,6 @@ def ingest_connection(
         "set variable time_earliest = $earliest::timestamptz", {"earliest": window.earliest}
     )
     connection.execute("set variable time_latest = $latest::timestamptz", {"latest": window.latest})
-    for table in RAW_TABLES:
-        landing = create_table_sql(f"landing_{table}", landing_columns(RAW_TABLES[table]))
-        connection.execute(landing.replace("create table", "create temp table", 1))
     return connection
 
 
@@ -111,6 +106,7 @@ def _flatten_batch(
     batch: Batch,
     scratch: Path,
     tallies: list[FileTally],
+    file_indexes: dict[str, int],
     output: LandingOutput,
     window: TimeWindow,
 ) -> None:
@@ -122,8 +118,7 @@ def _flatten_batch(
         read_keys = read_batch(connection, lines, readable, scratch, rejected)
         explain_invalid(connection, lines, read_keys, rejected)
         run_model(connection, "ingest/line_outcomes")
-        run_script(connection, "ingest/keep_valid_rows")
-        flush_landing(connection, output, tallies)
+        flush_landing(connection, output, tallies, file_indexes)
         record_outcomes(connection, lines, read_keys, tallies, rejected)
     for (file_index, line_no), reason in sorted(rejected.items()):
         tallies[file_index].quarantine.append(
@@ -173,6 +168,7 @@ def ingest_files(
     scratch = scratch_dir / name
     scratch.mkdir(parents=True, exist_ok=True)
     tallies = [FileTally() for _ in files]
+    file_indexes = {file.uri: index for index, file in enumerate(files)}
     window = TimeWindow.of_run(ingested_at)
     connection = ingest_connection(options, key, window)
     memory_lock = scratch_dir / LOCK_NAME
@@ -184,7 +180,14 @@ def ingest_files(
                 files, opener, options.chunk_bytes, options.max_line_bytes, tallies, on_read
             ):
                 flatten = partial(
-                    _flatten_batch, connection, batch, scratch, tallies, output, window
+                    _flatten_batch,
+                    connection,
+                    batch,
+                    scratch,
+                    tallies,
+                    file_indexes,
+                    output,
+                    window,
                 )
                 _within_memory(flatten, connection, memory_lock, options)
         finally:

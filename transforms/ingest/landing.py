@@ -18,7 +18,7 @@ from transforms.contract.tables import Quarantine, Unclassified
 from transforms.ingest.batch import FileTally
 from transforms.ingest.personal import PiiMode, masked_digits
 from transforms.source.discover import ArchiveFile
-from transforms.sql import sql_text
+from transforms.sql import rendered
 
 
 @dataclass
@@ -45,21 +45,25 @@ class LandingOutput:
 
 
 def flush_landing(
-    connection: duckdb.DuckDBPyConnection, output: LandingOutput, tallies: list[FileTally]
+    connection: duckdb.DuckDBPyConnection,
+    output: LandingOutput,
+    tallies: list[FileTally],
+    file_indexes: dict[str, int],
 ) -> None:
     """Write the landing rows of a batch to Parquet, one file per table, and count them per
-    file; the temp tables are emptied, so memory does not grow with the files read. Personal
-    data is masked before anything is written."""
+    file (`file_indexes` gives each file's place by its name). Personal data is masked before
+    anything is written."""
     for statement in output.masks:
         connection.execute(statement)
-    written = set()
-    for table, file_index, rows in connection.execute(sql_text("ingest/batch_rows")).fetchall():
-        tallies[file_index].rows[table] += rows
-        written.add(table)
-    for table in sorted(written):
-        rows = connection.sql(f'select * from "landing_{table}"').to_arrow_table()
-        output.write(table, rows.cast(_landing_schema(table)))
-        connection.execute(f"truncate landing_{table}")
+    for table in RAW_TABLES:
+        query = rendered("ingest/landing_rows", {"table": table})
+        rows = connection.sql(query).to_arrow_table()
+        if not rows.num_rows:
+            continue
+        for per_file in rows.group_by("source_file").aggregate([([], "count_all")]).to_pylist():
+            tallies[file_indexes[per_file["source_file"]]].rows[table] += per_file["count_all"]
+        schema = _landing_schema(table)
+        output.write(table, rows.select(schema.names).cast(schema))
 
 
 @cache

@@ -125,8 +125,8 @@ _MASKS = {
 }
 
 
-def masking_statement(table: type[Table], landing_table: str) -> str:
-    """The `update` that masks the personal columns of a raw table's landing rows."""
+def masking_statement(table: type[Table], rows_table: str) -> str:
+    """The `update` that masks the personal columns of a raw table's rows in `rows_table`."""
     landing = landing_columns(table)
     kinds = personal_columns(table) | personal_columns(Landing)
     # `payload` columns are masked as the passes read them (`kept_payload`)
@@ -135,11 +135,12 @@ def masking_statement(table: type[Table], landing_table: str) -> str:
         for column, kind in kinds.items()
         if column in landing and kind != "payload"
     )
-    return f"update {landing_table} set {assignments}"
+    return f"update {rows_table} set {assignments}"
 
 
 def masking_statements(mode: PiiMode) -> list[str]:
-    """The statements that mask the landing tables of a batch (none to keep everything)."""
+    """The statements that mask the rows of a batch's passes (`chunk_<table>`) before their
+    landing rows are taken (none to keep everything)."""
     if mode == "keep":
         return []
-    return [masking_statement(table, f"landing_{name}") for name, table in RAW_TABLES.items()]
+    return [masking_statement(table, f"chunk_{name}") for name, table in RAW_TABLES.items()]
