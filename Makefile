@@ -17,18 +17,26 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: run test test-fast lint bench sample docs lock clean server deploy worker trigger
+.PHONY: run test test-fast lint browser bench sample docs lock clean server deploy worker trigger
 
 run: .venv/.synced
 	$(VENV)/wa-etl run
 
-test: lint
+test: lint browser
 	$(VENV)/pytest
 
 # most of the suite in under three minutes: the units and the build, without the Prefect flows
 # and the benchmark's own test (the slow ones: tests/flows, tests/benchmarks, and a few marked)
-test-fast: lint
+test-fast: lint browser
 	$(VENV)/pytest -m "not slow"
+
+# the report's test opens it in Debian's headless Chromium: installed where missing (as root,
+# or with sudo)
+browser:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get install -y --no-install-recommends chromium \
+		|| { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; }; }
 
 lint: .venv/.synced
 	$(VENV)/ruff check flows transforms devtools tests benchmarks

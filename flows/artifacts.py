@@ -96,6 +96,11 @@ def _day_rows(summary: RunSummary) -> list[dict[str, Any]]:
     ]
 
 
+def _link(location: str) -> str:
+    """A link to a report: its s3:// URI, or a local file's file:// URL."""
+    return location if location.startswith("s3://") else Path(location).as_uri()
+
+
 def night_markdown(summary: RunSummary, newest: NewestDays) -> str:
     """The night at a glance: what was read, and the newest days' metrics, the newest
     complete day first (the days after it still fill: their late reports are to come)."""
@@ -105,14 +110,34 @@ def night_markdown(summary: RunSummary, newest: NewestDays) -> str:
         if summary.unreadable_files
         else []
     )
+    alerts = [
+        *([f"**stale archive**: {summary.stale_archive}"] if summary.stale_archive else []),
+        markdown_table(
+            [
+                {
+                    "day": alert.day,
+                    "kind": alert.kind,
+                    "sender": alert.sender,
+                    "template": alert.template,
+                    "code": alert.code,
+                    "what": alert.message,
+                }
+                for alert in summary.alerts[:REPORT_ROWS]
+            ]
+        ),
+    ]
+    report = [f"[The night's report]({_link(summary.report)})"] if summary.report else []
     return "\n\n".join(
         [
             f"# Nightly run {summary.run_id}",
+            *report,
             f"Read {summary.files:,} files ({summary.unchanged_files:,} unchanged), "
             f"{summary.lines:,} lines: {summary.quarantined:,} quarantined, "
             f"{summary.unclassified:,} unclassified, in {summary.duration_s:.1f} s.",
             *unreadable,
             *summary.warnings,
+            f"## Alerts on the days the run changed ({len(summary.alerts):,})",
+            *alerts,
             "## Message days",
             markdown_table(
                 [{k: v for k, v in row.items() if k != "complete"} for row in _day_rows(summary)]

@@ -34,6 +34,7 @@ PROGRAM = "wa-etl"
 EXIT_CODES = (
     "exit codes: 0 published (or nothing new), 1 failed (nothing published), 2 bad usage, "
     "3 another run holds the warehouse, 4 published with unreadable files (--allow-unreadable), "
+    "5 alerts shown (--fail-on-alert), "
     "128+n stopped by signal n (130 Ctrl-C, 143 SIGTERM)"
 )
 
@@ -68,8 +69,8 @@ class RunCommand(RunSettings):
     """Read the archive's new and changed files into the DuckDB warehouse and the Parquet
     export, and print what the night held (a bar per stage on a terminal, a line every 10 s
     elsewhere). Exit codes: 0 published or nothing new, 1 failed (nothing published), 2 bad
-    usage, 3 another run holds the warehouse, 4 published with unreadable files, 130 and 143
-    stopped by Ctrl-C and SIGTERM."""
+    usage, 3 another run holds the warehouse, 4 published with unreadable files, 5 alerts
+    shown (--fail-on-alert), 130 and 143 stopped by Ctrl-C and SIGTERM."""
 
     model_config = SettingsConfigDict(env_prefix="WA_ETL_", env_nested_delimiter="__")
 
@@ -84,10 +85,18 @@ class RunCommand(RunSettings):
         "--task-runner dask starts a temporary local cluster",
     )
 
+    fail_on_alert: bool = Field(
+        False,
+        description="Exit 5 when the run shows an alert (on the days it changed, or a stale "
+        "archive), after publishing as usual",
+    )
+
     def cli_cmd(self) -> None:
         from flows.command import run
 
-        code = run(self.model_copy(), self.task_runner, self.dask_address, debug=DEBUG.on)
+        code = run(
+            self.model_copy(), self.task_runner, self.dask_address, DEBUG.on, self.fail_on_alert
+        )
         raise SystemExit(int(code))
 
 
@@ -102,6 +111,20 @@ class StatusCommand(BaseModel):
         from flows.command import status
 
         print(status(Path(self.warehouse).absolute(), self.last))
+
+
+class ReportCommand(BaseModel):
+    """Write the report of the warehouse's newest message days: one HTML page that opens
+    with no network (the night writes the same beside the export, report/index.html)."""
+
+    warehouse: Path = Field(DEFAULT_WAREHOUSE, description="The DuckDB warehouse")
+    out: Path = Field(description="The HTML file to write (its folder is made)")
+    days: int = Field(14, ge=1, description="The newest message days to show")
+
+    def cli_cmd(self) -> None:
+        from flows.command import report
+
+        print(report(Path(self.warehouse).absolute(), Path(self.out).absolute(), self.days))
 
 
 class SqlCommand(BaseModel):
@@ -172,6 +195,9 @@ class WaEtl(BaseSettings):
     )
     sql: CliSubCommand[SqlCommand] = Field(
         description="Open DuckDB's SQL shell on the warehouse, read-only"
+    )
+    report: CliSubCommand[ReportCommand] = Field(
+        description="Write the HTML report of the warehouse's newest days"
     )
     sample: CliSubCommand[SampleCommand] = Field(description="Write a realistic sample archive")
     dictionary: CliSubCommand[DictionaryCommand] = Field(

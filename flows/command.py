@@ -104,7 +104,11 @@ def _flow_night(
 
 
 def run(
-    settings: RunSettings, task_runner: TaskRunnerKind, dask_address: str | None, debug: bool
+    settings: RunSettings,
+    task_runner: TaskRunnerKind,
+    dask_address: str | None,
+    debug: bool,
+    fail_on_alert: bool = False,
 ) -> ExitCode:
     """`wa-etl run`: the night, and its exit code."""
     started = time.monotonic()
@@ -133,7 +137,9 @@ def run(
             refused(night, error)
             raise
     print(summary.render())
-    return ExitCode.UNREADABLE if summary.unreadable_files else ExitCode.PUBLISHED
+    if summary.unreadable_files:
+        return ExitCode.UNREADABLE
+    return ExitCode.ALERTS if fail_on_alert and summary.alerted else ExitCode.PUBLISHED
 
 
 def status(warehouse: Path, last: int) -> str:
@@ -182,6 +188,15 @@ def status(warehouse: Path, last: int) -> str:
         f"newest complete day: {complete[0] if complete else 'none yet'}",
     ]
     return "\n".join(lines)
+
+
+def report(warehouse: Path, out: Path, days: int) -> str:
+    """`wa-etl report`: the report of the warehouse's newest `days` written to `out`."""
+    from transforms.publish.report import write_report
+
+    if not warehouse.is_file():
+        raise UsageError(f"there is no warehouse at {warehouse} (--warehouse, WA_ETL_WAREHOUSE)")
+    return f"report: {write_report(warehouse, out, days, datetime.now(UTC))}"
 
 
 def sql_shell(warehouse: Path, command: str | None) -> None:

@@ -8,7 +8,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -26,6 +26,8 @@ from transforms.build.warehouse import build_fingerprint
 from transforms.contract.tables import ARCHIVE_TABLES
 from transforms.ingest.accounting import FileReport
 from transforms.ingest.personal import PiiMode, key_id, required_key
+from transforms.publish.alerts import shown_alerts
+from transforms.publish.report import REPORT_PATH
 from transforms.publish.swap import (
     WarehouseHeldError,
     published_rows,
@@ -148,6 +150,8 @@ class Outcome(BaseModel):
     rows: dict[str, int] = {}
     published: bool = False
     warnings: list[str] = []
+    # the days the publish changed (None: every day, the warehouse was built anew)
+    changed_days: list[date] | None = None
 
     @property
     def unreadable(self) -> list[str]:
@@ -159,9 +163,40 @@ class Outcome(BaseModel):
         ]
 
 
+def archive_freshness(night: Night, listing: Listing) -> tuple[datetime | None, bool]:
+    """The newest modification time of the archive's files, and whether the archive is stale:
+    no file modified within the stale-archive hours before the night's --as-of, or its start
+    without one (a file modified after that time is fresh too)."""
+    times = [file.modified_at for file in listing.files]
+    newest = max(times) if times else None
+    since = (night.as_of or night.started_at) - timedelta(hours=night.tuning.stale_archive_hours)
+    return newest, newest is None or newest < since
+
+
+def report_location(export: str | Path) -> str | None:
+    """Where the report published with the export is (none before the first publish)."""
+    if isinstance(export, str):
+        return f"{export.rstrip('/')}/{REPORT_PATH}"
+    report = export / REPORT_PATH
+    return str(report) if report.is_file() else None
+
+
+def stale_message(night: Night, newest_file_at: datetime | None) -> str:
+    """What a stale archive's alert says."""
+    hours = night.tuning.stale_archive_hours
+    newest = (
+        f"the newest was modified {newest_file_at:%Y-%m-%d %H:%M} UTC"
+        if newest_file_at is not None
+        else "it holds no file"
+    )
+    before = "the as-of time" if night.as_of else "the run"
+    return f"no file of the archive was modified within {hours:g} hours before {before} ({newest})"
+
+
 def run_record(night: Night, outcome: Outcome, ended: runs.Outcome, *, finished: bool) -> RunRecord:
     """The run's row of the runs log, as `outcome` says."""
     readable = [report for report in outcome.reports if report.unreadable is None]
+    newest_file_at, stale = archive_freshness(night, outcome.listing)
     return RunRecord(
         run_id=night.run_id,
         started_at=night.started_at,
@@ -174,6 +209,8 @@ def run_record(night: Night, outcome: Outcome, ended: runs.Outcome, *, finished:
         unreadable_files=outcome.unreadable,
         complete=not outcome.unreadable,
         message="; ".join(outcome.warnings) or None,
+        newest_file_at=newest_file_at,
+        stale_archive=stale,
     )
 
 
@@ -320,6 +357,7 @@ def summary_of(night: Night, outcome: Outcome, duration_s: float) -> RunSummary:
     """What the command line prints and the artifact shows of a night."""
     readable = [report for report in outcome.reports if report.unreadable is None]
     info = build_info(night.warehouse)
+    newest_file_at, stale = archive_freshness(night, outcome.listing)
     return RunSummary(
         run_id=night.run_id,
         outcome="published" if outcome.published else "nothing_new",
@@ -340,10 +378,13 @@ def summary_of(night: Night, outcome: Outcome, duration_s: float) -> RunSummary:
         or {name: published_rows(night.warehouse, name) for name in ARCHIVE_TABLES},
         newest_days=newest_days(night.warehouse),
         as_of=info.as_of if info else None,
+        alerts=shown_alerts(night.warehouse, outcome.changed_days) if outcome.published else [],
+        stale_archive=stale_message(night, newest_file_at) if stale else None,
         warnings=outcome.warnings,
         duration_s=round(duration_s, 3),
         warehouse=str(night.warehouse),
         export=str(night.export),
+        report=report_location(night.export),
     )
 
 

@@ -228,6 +228,9 @@ def _night(night: Night, prepared: Prepared, log: list[RunRecord]) -> Outcome:
                 built.changes,
             )
             outcome.rows, outcome.published = built.rows, True
+            if built.changes is not None:
+                changed = built.changes.changed_days.values()
+                outcome.changed_days = sorted({day for days in changed for day in days})
             return outcome
     except BaseException as error:
         if is_disk_full(error):

@@ -2,6 +2,7 @@
 that publish both, and a check of the published warehouse as an analyst opens it."""
 
 import shutil
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from flows.settings import Tuning
 from transforms.build.changes import Changes
 from transforms.contract.schema import arrow_schema, table_columns
 from transforms.contract.tables import TABLES, Runs
+from transforms.publish.alerts import raise_alerts
 from transforms.publish.export import export_tables
+from transforms.publish.report import REPORT_PATH, write_report
 from transforms.publish.swap import (
     new_export_dir,
     published_rows,
@@ -52,7 +55,8 @@ def publish(
     expected_messages: int,
     changes: Changes | None = None,
 ) -> list[str]:
-    """Copy the runs log into the new warehouse, export every table to Parquet, then swap in
+    """Copy the runs log into the new warehouse and raise its alerts, export every table to
+    Parquet with the report beside the tables (`report/index.html`), then swap in
     the new warehouse and export, and open the published warehouse as an analyst would to
     check it; what to warn of. An export to S3 is written in the run's folder and uploaded
     before the warehouse is swapped in. After an update, a local export keeps the previous
@@ -60,6 +64,7 @@ def publish(
     files beside a file of the rows added, if that export is the one published with the
     previous warehouse."""
     record_publish(database, runs_table(logged_runs), str(export))
+    raise_alerts(database, warehouse, tuning.alerts(run_id))
     reporter = progress.installed()
     if reporter is not None:
         reporter.start("publish", len(TABLES), "tables")
@@ -70,9 +75,11 @@ def publish(
         on_table=_export_table,
     )
     warnings = []
+    report = partial(write_report, database, days=tuning.report_days)
     if isinstance(export, str):
         version = run_folder / "export"
         export_to(version)
+        report(version / REPORT_PATH, generated_at=datetime.now(UTC))
         upload_folder(s3_client(aws_credentials, tuning.storage()), version, export)
     else:
         version = new_export_dir(export, run_id)
@@ -83,6 +90,7 @@ def publish(
             published = None
         try:
             export_to(version, previous=published, changes=changes)
+            report(version / REPORT_PATH, generated_at=datetime.now(UTC))
         except BaseException:
             shutil.rmtree(version, ignore_errors=True)
             raise

@@ -36,6 +36,8 @@ class RunRecord(BaseModel):
     unreadable_files: list[str] = []
     complete: bool = False
     message: str | None = None
+    newest_file_at: datetime | None = None
+    stale_archive: bool = False
 
 
 def append(log: Path, record: RunRecord) -> None:

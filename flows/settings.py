@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from transforms.build.session import BuildSettings
 from transforms.ingest.flatten import IngestOptions
 from transforms.ingest.personal import PiiMode
+from transforms.publish.alerts import AlertSettings
 from transforms.source.storage import StorageSettings
 from transforms.sql import Limits
 
@@ -75,6 +76,30 @@ class Tuning(BaseModel):
     incident_gap_seconds: int = Field(
         300, ge=0, description="Rate-limit errors of a sender this close belong to one incident"
     )
+    drop_points: float = Field(
+        10,
+        gt=0,
+        description="Alert (delivery_drop) when a day's delivery rate of a sender and template "
+        "is this many points below its baseline",
+    )
+    drop_min_sent: int = Field(
+        50, ge=1, description="... on a day with at least this many messages sent"
+    )
+    drop_baseline_days: int = Field(
+        7, ge=1, description="... the baseline: delivered / sent over this many days before"
+    )
+    long_incident_minutes: float = Field(
+        15, gt=0, description="Alert (long_incident) on a rate-limit incident longer than this"
+    )
+    stale_archive_hours: float = Field(
+        26,
+        gt=0,
+        description="Alert (stale_archive) when no file of the archive was modified within "
+        "this many hours before --as-of, or the run's start without one",
+    )
+    report_days: int = Field(
+        14, ge=1, description="The newest message days the night's report shows"
+    )
     lock_wait_seconds: float = Field(
         0, ge=0, description="How long to wait for another run of the same warehouse to finish"
     )
@@ -131,6 +156,17 @@ class Tuning(BaseModel):
             limits=self.limits,
             run_id=run_id,
             scratch_dir=scratch_dir,
+        )
+
+    def alerts(self, run_id: str) -> AlertSettings:
+        """What the alerts of a publish by `run_id` are raised by."""
+        return AlertSettings(
+            run_id=run_id,
+            drop_points=self.drop_points,
+            drop_min_sent=self.drop_min_sent,
+            drop_baseline_days=self.drop_baseline_days,
+            long_incident_minutes=self.long_incident_minutes,
+            stale_archive_hours=self.stale_archive_hours,
         )
 
     @property

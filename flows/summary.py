@@ -5,9 +5,12 @@ from datetime import date, datetime
 from pydantic import BaseModel
 
 from flows.runs import Outcome
+from transforms.publish.alerts import Alert
 
 UNKNOWN_SENDER = "unknown"
 NO_TEMPLATE = "(none)"
+# the alerts the summary lists one by one; the rest are counted
+ALERT_LINES = 20
 
 
 class DayHeadline(BaseModel):
@@ -43,6 +46,10 @@ class RunSummary(BaseModel):
     rows: dict[str, int]
     newest_days: list[DayHeadline]
     as_of: datetime | None = None
+    # the alerts on the days the run changed, and the archive's staleness (docs/alerts.md)
+    alerts: list[Alert] = []
+    stale_archive: str | None = None
+    report: str | None = None
     warnings: list[str] = []
     duration_s: float
     warehouse: str
@@ -61,6 +68,22 @@ class RunSummary(BaseModel):
         lines = [f"newest complete day {self._day(day)}" for day in complete]
         lines += [f"still filling {self._day(day)}" for day in filling]
         return "\n".join(f"  {line}" for line in lines) or "  no messages yet"
+
+    @property
+    def alerted(self) -> bool:
+        """Whether the run shows an alert (`--fail-on-alert` exits 5)."""
+        return bool(self.alerts) or self.stale_archive is not None
+
+    def _alerts(self) -> list[str]:
+        lines = [f"alert stale_archive: {self.stale_archive}"] if self.stale_archive else []
+        for alert in self.alerts[:ALERT_LINES]:
+            about = alert.sender or UNKNOWN_SENDER
+            if alert.kind == "delivery_drop":
+                about += f" {alert.template or NO_TEMPLATE}"
+            lines.append(f"alert {alert.kind} {alert.day} {about}: {alert.message}")
+        if len(self.alerts) > ALERT_LINES:
+            lines.append(f"and {len(self.alerts) - ALERT_LINES:,} more alerts (the alerts table)")
+        return lines
 
     def render(self) -> str:
         skipped = ", ".join(
@@ -83,8 +106,10 @@ class RunSummary(BaseModel):
             *(f"  {table:<22}{count:>12,}" for table, count in self.rows.items()),
             f"message days{as_of}:",
             self._days(),
+            *self._alerts(),
             *(f"warning: {warning}" for warning in self.warnings),
             f"warehouse: {self.warehouse}",
             f"parquet export: {self.export}",
+            *([f"report: {self.report}"] if self.report else []),
         ]
         return "\n".join(lines)

@@ -228,6 +228,43 @@ class Runs(Table):
     unreadable_files: list[str] = col("Files (or folders) that could not be read")
     complete: bool = col("Every file of the archive was read: no unreadable file")
     message: str | None = col("Why the run failed, or what it warned of")
+    newest_file_at: datetime | None = col(
+        "Newest modification time of a file in the archive listing (S3: LastModified)"
+    )
+    stale_archive: bool = col(
+        "No file of the archive was modified within the stale-archive hours before the "
+        "run's --as-of, or its start without one"
+    )
+    on_update: ClassVar[OnUpdate] = "published"
+
+
+class Alerts(Table):
+    """What somebody should look at (docs/alerts.md): computed at each publish from the
+    warehouse's tables and its runs, so that an update night gives the rows a full one gives;
+    a row raised by an earlier publish keeps the run that first raised it."""
+
+    kind: str = col("delivery_drop, new_error_code, stop_error, long_incident or stale_archive")
+    sender: str | None = col("Business phone number, digits; NULL for stale_archive")
+    template: str | None = col("Template name, for delivery_drop (NULL: messages without one)")
+    day: date = col(
+        "Message day (delivery_drop), error day (new_error_code, stop_error), the incident's "
+        "start day (long_incident), the run's as-of or start day (stale_archive); UTC"
+    )
+    code: int | None = col("Error code, for new_error_code and stop_error")
+    incident_id: str | None = col("The rate-limit incident, for long_incident")
+    value: float | None = col(
+        "delivery_drop: the day's delivery rate; new_error_code, stop_error: error rows that "
+        "day; long_incident: minutes; stale_archive: hours since the newest file (NULL: none)"
+    )
+    baseline: float | None = col(
+        "delivery_drop: delivered / sent pooled over the preceding days; else NULL"
+    )
+    threshold: float | None = col(
+        "The setting that raised it: the drop in rate (delivery_drop), the minutes "
+        "(long_incident), the hours (stale_archive); NULL for the other kinds"
+    )
+    message: str = col("What happened, in one line")
+    first_raised_run_id: str = col("The run whose publish first raised the alert")
     on_update: ClassVar[OnUpdate] = "published"
 
 
@@ -242,6 +279,7 @@ TABLES: dict[str, type[Table]] = {
     "error_breakdown": ErrorBreakdown,
     "rate_limit_incidents": RateLimitIncidents,
     "runs": Runs,
+    "alerts": Alerts,
 }
 RUN_TABLES = tuple(name for name, table in TABLES.items() if table.on_update == "published")
 """The tables that tell of the runs, not of the archive: a night repeated changes them."""

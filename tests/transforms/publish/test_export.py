@@ -12,10 +12,12 @@ import pytest
 from devtools.sample import SampleSpec, write_sample
 from flows.publishing import runs_table
 from flows.runs import RunRecord
+from flows.settings import Tuning
 from tests.conftest import warehouse_of
 from transforms.build.changes import Changes
 from transforms.contract.schema import polars_schema, table_columns
 from transforms.contract.tables import TABLES, Messages
+from transforms.publish.alerts import raise_alerts
 from transforms.publish.export import MAX_FILES_PER_DAY, export_tables
 from transforms.publish.swap import record_publish
 from transforms.sql import Limits
@@ -31,10 +33,15 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     logged = [
         RunRecord(run_id="a", started_at=started, outcome="failed", message="storage down"),
         RunRecord(
-            run_id="b", started_at=started, outcome="published", unreadable_files=["s3://x/y"]
+            run_id="b",
+            started_at=started,
+            outcome="published",
+            unreadable_files=["s3://x/y"],
+            stale_archive=True,
         ),
     ]
     record_publish(warehouse.path, runs_table(logged), str(root / "export"))
+    raise_alerts(warehouse.path, None, Tuning().alerts("b"))
     export_tables(warehouse.path, root / "export", limits=Limits(threads=2, memory_limit="1GB"))
     return warehouse.path, root / "export"
 
