@@ -75,7 +75,7 @@ def publish(
         on_table=_export_table,
     )
     warnings = []
-    report = partial(write_report, database, days=tuning.report_days)
+    report = partial(write_report, database, days=tuning.report_days, published_as=warehouse)
     if isinstance(export, str):
         version = run_folder / "export"
         export_to(version)

@@ -242,3 +242,37 @@ def test_a_stopped_run_is_recorded_as_failed_with_why(
     [record] = runs.runs(tmp_path / ".w.duckdb.state" / runs.LOG_NAME)
     assert (record.outcome, record.message) == ("failed", message)
     assert not (tmp_path / "export").exists()
+
+
+def test_alerts_fail_the_run_when_asked_and_every_night_checks_the_archive(
+    archive: Path, environment: dict[str, str], tmp_path: Path
+) -> None:
+    """`--fail-on-alert` exits 5 after publishing; the sample's files were last modified
+    days before the as-of time, so every night, one with nothing new too, finds the archive
+    stale, until a file is written again."""
+    warehouse, export = tmp_path / "w.duckdb", tmp_path / "export"
+    command = [*wa_etl_run(archive, warehouse, export, AS_OF), "--fail-on-alert"]
+    first, _ = timed(command, environment)
+    assert first.returncode == 5, first.stderr[-2000:]
+    stale = "alert stale_archive: no file of the archive was modified within 26 hours before"
+    assert stale in first.stdout
+    assert "alert stop_error" in first.stdout and "alert new_error_code" in first.stdout
+    assert f"report: {export / 'report' / 'index.html'}" in first.stdout
+    assert (export / "report" / "index.html").is_file()
+    again, _ = timed(command, environment)
+    assert again.returncode == 5, again.stderr
+    assert "found nothing new" in again.stdout
+    # a night with nothing new changed no day: only the stale archive is shown
+    assert [line for line in again.stdout.splitlines() if line.startswith("alert ")] == [
+        line for line in again.stdout.splitlines() if line.startswith(stale)
+    ]
+    log = runs.runs(tmp_path / ".w.duckdb.state" / runs.LOG_NAME)
+    assert [record.stale_archive for record in log] == [True, True]
+    without, _ = timed(command[:-1], environment)
+    assert without.returncode == 0, without.stderr
+    # a file written after the as-of time: the archive is fresh, and nothing else is shown
+    touched = next(archive.rglob("*.jsonl*"))
+    os.utime(touched)
+    fresh, _ = timed(command, environment)
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr[-2000:]
+    assert "alert " not in fresh.stdout

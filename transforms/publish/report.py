@@ -298,12 +298,16 @@ def headline(days: pl.DataFrame) -> dict[str, Any]:
     return chosen.sort("day").tail(1).to_dicts()[0]
 
 
-def report_html(warehouse: Path, days: int, generated_at: datetime) -> str:
-    """The page of the `days` newest message days of the `warehouse`."""
+def report_html(
+    warehouse: Path, days: int, generated_at: datetime, published_as: Path | None = None
+) -> str:
+    """The page of the `days` newest message days of the `warehouse` (which is published as
+    `published_as`, when it is a night's new warehouse)."""
+    label = (published_as or warehouse).name
     frames = report_frames(warehouse, days)
     page = _environment().get_template(TEMPLATE.name)
     if frames is None:
-        return page.render(frames=None, generated_at=generated_at, warehouse=warehouse.name)
+        return page.render(frames=None, generated_at=generated_at, warehouse=label)
     top = headline(frames.days)
     incidents_that_day = frames.incidents.filter(
         pl.col("started_at").dt.date() == top["day"]
@@ -316,12 +320,19 @@ def report_html(warehouse: Path, days: int, generated_at: datetime) -> str:
         charts=charts(frames),
         plotly_js=get_plotlyjs(),
         generated_at=generated_at,
-        warehouse=warehouse.name,
+        warehouse=label,
     )
 
 
-def write_report(warehouse: Path, out: Path, days: int, generated_at: datetime) -> Path:
-    """Write the report of `warehouse` to `out` (its folder made); the file."""
+def write_report(
+    warehouse: Path,
+    out: Path,
+    days: int,
+    generated_at: datetime,
+    published_as: Path | None = None,
+) -> Path:
+    """Write the report of `warehouse` (published as `published_as`) to `out` (its folder
+    made); the file."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report_html(warehouse, days, generated_at), encoding="utf-8")
+    out.write_text(report_html(warehouse, days, generated_at, published_as), encoding="utf-8")
     return out
