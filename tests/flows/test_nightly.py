@@ -97,7 +97,10 @@ def test_a_night_reads_the_archive_into_the_warehouse_and_the_export(
     assert "newest complete day" in summary.render()
     export = tmp_path / "export"
     assert export.is_symlink()
-    assert sorted(path.name for path in export.iterdir()) == sorted(TABLES)
+    # every table, and the night's report beside them
+    assert sorted(path.name for path in export.iterdir()) == sorted([*TABLES, "report"])
+    assert (export / "report" / "index.html").is_file()
+    assert summary.report == str(export / "report" / "index.html")
     # counts are BIGINT everywhere: no DECIMAL(38,0) from a sum in the warehouse or the export
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         wide = "data_type like 'DECIMAL%' or data_type in ('HUGEINT', 'UHUGEINT')"

@@ -90,7 +90,9 @@ def test_an_archive_in_s3_gives_the_tables_of_the_same_files_on_disk(
 
     # the export is in the bucket, table by table, as the local export is on disk
     exported = s3.keys("reports/")
-    assert {key.split("/")[1] for key in exported} == set(TABLES)
+    # every table, and the night's report uploaded beside them
+    assert {key.split("/")[1] for key in exported} == {*TABLES, "report"}
+    assert "reports/report/index.html" in exported
     download = tmp_path / "downloaded"
     for key in exported:
         target = download / key.removeprefix("reports/")
