@@ -85,6 +85,16 @@ class RunSummary(BaseModel):
             lines.append(f"and {len(self.alerts) - ALERT_LINES:,} more alerts (the alerts table)")
         return lines
 
+    def _actions(self) -> list[str]:
+        customers = self.rows.get("suppression_candidates", 0)
+        stops = self.rows.get("stop_events", 0)
+        if not customers and not stops:
+            return []
+        return [
+            f"actions: {customers:,} customers to stop writing to (suppression_candidates), "
+            f"{stops:,} sender-days of account-level errors to act on (stop_events)"
+        ]
+
     def render(self) -> str:
         skipped = ", ".join(
             f"{count:,} {kind}" for kind, count in sorted(self.skipped_files.items())
@@ -104,6 +114,7 @@ class RunSummary(BaseModel):
             f"blank {self.blank:,}",
             "rows per table:",
             *(f"  {table:<22}{count:>12,}" for table, count in self.rows.items()),
+            *self._actions(),
             f"message days{as_of}:",
             self._days(),
             *self._alerts(),

@@ -209,6 +209,34 @@ class RateLimitIncidents(Table):
     day_column: ClassVar[str | None] = "started_at"
 
 
+class SuppressionCandidates(Table):
+    """Customers a sender should stop writing to: those whose latest error is of handling
+    class `suppress` (they cannot or will not receive), one row per sender and customer."""
+
+    sender: str = col("Business phone number, digits")
+    recipient: str | None = personal_col("Customer's WhatsApp id, digits", "number")
+    recipient_user_id: str | None = personal_col(
+        "Customer's business-scoped user id, when the number is not known", "number"
+    )
+    code: int = col("Code of the customer's latest error")
+    errors: int = col("Errors of that code for this sender and customer")
+    last_seen_at: datetime = col("Event time of the latest error")
+
+
+class StopEvents(Table):
+    """Account-level problems a sender must act on at once: one row per sender and day with
+    errors of handling class `stop`."""
+
+    day: date = col("UTC date of the errors' event time")
+    sender: str | None = col("Business phone number, digits; NULL when no event names it")
+    codes: list[int] = col("The stop-class codes seen, ascending")
+    errors: int = col("Stop-class errors")
+    messages: int = col("Distinct messages they are about (tracking keys, else wamids)")
+    first_at: datetime = col("Event time of the first")
+    last_at: datetime = col("Event time of the last")
+    day_column: ClassVar[str | None] = "day"
+
+
 class Runs(Table):
     """The nightly runs, published or not, as the runs log beside the warehouse holds them at
     this warehouse's publish (`wa-etl status` shows the newest log): what each run read and
@@ -278,6 +306,8 @@ TABLES: dict[str, type[Table]] = {
     "delivery_daily": DeliveryDaily,
     "error_breakdown": ErrorBreakdown,
     "rate_limit_incidents": RateLimitIncidents,
+    "suppression_candidates": SuppressionCandidates,
+    "stop_events": StopEvents,
     "runs": Runs,
     "alerts": Alerts,
 }

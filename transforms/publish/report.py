@@ -51,6 +51,8 @@ class ReportFrames:
     incidents: pl.DataFrame
     alerts: pl.DataFrame
     missing: pl.DataFrame
+    actions: pl.DataFrame
+    suppression: pl.DataFrame
 
 
 def report_frames(warehouse: Path, days: int) -> ReportFrames | None:
@@ -63,7 +65,9 @@ def report_frames(warehouse: Path, days: int) -> ReportFrames | None:
         since = date.fromordinal(newest.toordinal() - days + 1)
 
         def frame(name: str) -> pl.DataFrame:
-            relation = connection.sql(sql_text(f"reports/report_{name}"), params={"since": since})
+            query = sql_text(f"reports/report_{name}")
+            # the newest days', or the warehouse's whole (the customers to stop writing to)
+            relation = connection.sql(query, params={"since": since} if "$since" in query else None)
             rows: pl.DataFrame = relation.pl()
             return rows
 
@@ -75,6 +79,8 @@ def report_frames(warehouse: Path, days: int) -> ReportFrames | None:
             incidents=frame("incidents"),
             alerts=frame("alerts"),
             missing=frame("missing"),
+            actions=frame("actions"),
+            suppression=frame("suppression"),
         )
     finally:
         connection.close()

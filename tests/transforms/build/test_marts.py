@@ -379,3 +379,73 @@ def test_messages_take_the_lifecycle_with_final_status_replies_and_report_missin
         ("k6", "w6", SENDER, "promo", "tr", "905551110006", None, DAY, at("2026-11-17 13:00:00"), at("2026-11-17 13:00:01"), None, None, None, None, None, "accepted", False, None, False),
         ("k7", None, None, "promo", "tr", "905551110007", None, DAY, at("2026-11-17 14:00:00"), None, None, None, None, None, None, "attempted", False, None, False),
     )  # fmt: skip
+
+
+# --- actions: suppression_candidates, stop_events ---------------------------------------------
+
+ACTION_CODES = table(
+    "code title category is_rate_limit retryable handling",
+    (131026, "Message undeliverable", "recipient", False, False, "suppress"),
+    (131050, "User has stopped marketing messages", "recipient", False, False, "suppress"),
+    (131000, "Something went wrong", "server", False, True, "retry"),
+    (368, "Temporarily blocked for policies violations", "account", False, False, "stop"),
+    (190, "Access token has expired", "auth", False, False, "stop"),
+)
+ACTION_MESSAGES = table(
+    "key message_id sender recipient recipient_user_id",
+    ("k1", "w1", SENDER, "905551110001", None),
+    ("k2", "w2", SENDER, "905551110001", None),
+    ("k3", "w3", SENDER, "905551110002", None),
+    ("k4", "w4", SENDER, None, "TR.user-4"),  # known only by user id
+    ("k5", "w5", OTHER_SENDER, "905551110001", None),  # the same customer, another sender
+    ("k6", "w6", SENDER, "905551110003", None),
+)
+ERROR_ROW = "key message_id sender code event_time status_type source_file line_no"
+ACTION_ERRORS = table(
+    ERROR_ROW,
+    # customer ...0001 of SENDER: undeliverable twice, then stopped marketing: the latest wins
+    ("k1", "w1", SENDER, 131026, at("2026-11-17 10:00:00"), None, "f", 1),
+    ("k2", "w2", SENDER, 131026, at("2026-11-17 11:00:00"), None, "f", 2),
+    ("k2", "w2", SENDER, 131050, at("2026-11-17 12:00:00"), None, "f", 3),
+    # customer ...0002: undeliverable, then a server error: taken off the list
+    ("k3", "w3", SENDER, 131026, at("2026-11-17 10:00:00"), None, "f", 4),
+    ("k3", "w3", SENDER, 131000, at("2026-11-17 13:00:00"), None, "f", 5),
+    # the user id customer: undeliverable once; its error names no sender (the message does)
+    ("k4", "w4", None, 131026, at("2026-11-18 08:00:00"), None, "f", 6),
+    # the same number under another sender: its own row
+    ("k5", "w5", OTHER_SENDER, 131026, at("2026-11-18 09:00:00"), None, "f", 7),
+    # a payment's status error is no message's
+    ("k6", "w6", SENDER, 131026, at("2026-11-18 09:30:00"), "payment", "f", 8),
+    # stop errors: two codes on one day for SENDER (one message twice), one the next day
+    ("k1", "w1", SENDER, 368, at("2026-11-17 09:00:00"), None, "f", 9),
+    ("k1", "w1", SENDER, 368, at("2026-11-17 09:05:00"), None, "f", 10),
+    ("k3", "w3", SENDER, 190, at("2026-11-17 23:59:59"), None, "f", 11),
+    ("k6", "w6", SENDER, 190, at("2026-11-18 00:00:00"), None, "f", 12),
+    # an error of no known code: no action
+    ("k6", "w6", SENDER, 999999, at("2026-11-18 01:00:00"), None, "f", 13),
+)
+
+
+def test_suppression_candidates_are_the_customers_whose_latest_error_says_suppress() -> None:
+    rows = run_mart(
+        "suppression_candidates",
+        {"messages": ACTION_MESSAGES, "errors": ACTION_ERRORS, "error_codes": ACTION_CODES},
+        "sender, recipient nulls last",
+    )
+    assert rows == table(
+        "sender recipient recipient_user_id code errors last_seen_at",
+        (SENDER, "905551110001", None, 131050, 1, at("2026-11-17 12:00:00")),
+        (SENDER, None, "TR.user-4", 131026, 1, at("2026-11-18 08:00:00")),
+        (OTHER_SENDER, "905551110001", None, 131026, 1, at("2026-11-18 09:00:00")),
+    )
+
+
+def test_stop_events_are_a_row_per_sender_and_day_of_stop_errors() -> None:
+    rows = run_mart(
+        "stop_events", {"errors": ACTION_ERRORS, "error_codes": ACTION_CODES}, "day, sender"
+    )
+    assert rows == table(
+        "day sender codes errors messages first_at last_at",
+        (DAY, SENDER, [190, 368], 3, 2, at("2026-11-17 09:00:00"), at("2026-11-17 23:59:59")),
+        (NEXT_DAY, SENDER, [190], 1, 1, at("2026-11-18 00:00:00"), at("2026-11-18 00:00:00")),
+    )

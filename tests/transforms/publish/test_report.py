@@ -157,17 +157,23 @@ def test_the_report_renders_offline_with_the_warehouse_figures(
             "select min(message_day) from messages where message_day >= $since",
             {"since": frames.since},
         ).fetchall()[0][0]
-        alerts, incidents, pairs = connection.execute(
+        alerts, incidents, pairs, stops, suppressed = connection.execute(
             "select (select count(*) from alerts where day >= $since), "
             "(select count(*) from rate_limit_incidents where started_at::date >= $since), "
             "(select count(distinct (sender, template)) from messages "
-            "where message_day >= $since)",
+            "where message_day >= $since), "
+            "(select count(*) from stop_events where day >= $since), "
+            "(select count(distinct (sender, code)) from suppression_candidates)",
             {"since": frames.since},
         ).fetchall()[0]
     assert figures["since"] == str(first_day)
     assert figures["alert-count"] == f"{alerts:,}"
     assert figures["incident-count"] == f"{incidents:,}"
     assert page.locator("tr[data-row='funnel']").count() == min(pairs, TABLE_ROWS)
+    # what to act on: the stop errors' sender-days and the customers to stop writing to
+    assert stops > 0 and suppressed > 0
+    assert page.locator("tr[data-row='stop']").count() == min(stops, TABLE_ROWS)
+    assert page.locator("tr[data-row='suppression']").count() == min(suppressed, TABLE_ROWS)
 
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(OUTPUT / f"report-{screen}.png"), full_page=True)
