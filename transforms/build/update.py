@@ -74,6 +74,9 @@ def update_warehouse(
         run_step(connection, "build/update/14_reattributed")
         for model in METRIC_MODELS:
             step(model)
+            if on_update(model) == "whole":
+                # built again from everything: the previous night's rows go first
+                connection.execute(f"delete from {mart_table(model)}")
             if on_update(model) == "by_day":
                 connection.execute(
                     "set variable rebuild_days = (select coalesce(list(distinct day), []::date[])"

@@ -1,8 +1,7 @@
 -- inputs: accepted, template_sends, statuses, replies, errors, messages, affected_keys,
 -- inputs: affected_wamids, new_replies
 -- outputs: changed_days, found_accepted, found_template_sends, found_statuses, found_replies,
--- outputs: found_errors, found_messages, scope_customers, rate_limit_incidents, quarantine,
--- outputs: unclassified, ingest_files
+-- outputs: found_errors, found_messages, scope_customers
 --
 -- The rows of the warehouse the update rebuilds (`found_<table>`, by row id), which
 -- `09_take_out` takes out: the rows of the affected messages, found by their keys and wamids
@@ -59,8 +58,3 @@ with taken_out as (
 select recipient as customer from taken_out where recipient is not null
 union
 select recipient_user_id from taken_out where recipient_user_id is not null;
-
-delete from rate_limit_incidents;
-delete from quarantine;
-delete from unclassified;
-delete from ingest_files;
