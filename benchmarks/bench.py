@@ -65,6 +65,8 @@ class Run(NamedTuple):
     peak_mb: float
     job: float
     ended: str = ""
+    # the night's stages and their seconds, as its summary gives them
+    stages: tuple[tuple[str, float], ...] = ()
 
 
 def _child(code: list[str], env: dict[str, str], project: Path = PROJECT) -> Run:
@@ -83,11 +85,16 @@ def _child(code: list[str], env: dict[str, str], project: Path = PROJECT) -> Run
         done.stdout,
         re.MULTILINE,
     )
+    stages = re.search(r"^stages: (.*)$", done.stdout, re.MULTILINE)
     return Run(
         wall,
         int(reported[-1]) / 1024 if reported else 0.0,
         float(job.group(2)) if job else 0.0,
         job.group(1) if job else "",
+        tuple(
+            (name, float(seconds))
+            for name, seconds in re.findall(r"(\w+) ([0-9.]+) s", stages.group(1) if stages else "")
+        ),
     )
 
 
@@ -212,6 +219,12 @@ def measure(
         "peak_rss_mb": round(full.peak_mb),
         "raw_scan_s": round(archive.raw_scan_s, 3),
         "ratio_to_raw_scan": round(job / archive.raw_scan_s, 1),
+        # each stage beside the raw scan: what bounds the night
+        **{f"{name}_s": seconds for name, seconds in full.stages},
+        **{
+            f"{name}_x_raw_scan": round(seconds / archive.raw_scan_s, 1)
+            for name, seconds in full.stages
+        },
         "incremental_1pct_s": round(next_day.job, 2),
         "incremental_share_of_full": round(next_day.job / job, 3),
         "incremental_wall_share_of_full_wall": round(next_day.wall / full.wall, 3),
@@ -276,6 +289,11 @@ def against_baseline(
     ]
 
 
+def _stages(figures: dict[str, float]) -> list[str]:
+    """The night's stages the figures time (`<stage>_x_raw_scan`)."""
+    return [name.removesuffix("_x_raw_scan") for name in figures if name.endswith("_x_raw_scan")]
+
+
 def _line(figures: dict[str, float]) -> str:
     return (
         f"job {figures['job_s']:>7.1f} s (wall {figures['wall_s']:.1f} s, start-up "
@@ -287,6 +305,10 @@ def _line(figures: dict[str, float]) -> str:
         f"({figures['incremental_share_of_full']:.1%} of the full night)  "
         f"+1% same days: {figures['backfill_1pct_s']:.1f} s "
         f"({figures['backfill_share_of_full']:.1%})"
+        + "".join(
+            f"  {stage} {figures[stage + '_s']:.1f} s ({figures[stage + '_x_raw_scan']:.1f}x)"
+            for stage in _stages(figures)
+        )
     )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 from pydantic import BaseModel
 
-from flows import runs
+from flows import progress, runs
 from flows.errors import UnreadableFilesError, one_line
 from flows.preflight import check_run
 from flows.runs import RunRecord
@@ -171,6 +171,14 @@ def archive_freshness(night: Night, listing: Listing) -> tuple[datetime | None, 
     newest = max(times) if times else None
     since = (night.as_of or night.started_at) - timedelta(hours=night.tuning.stale_archive_hours)
     return newest, newest is None or newest < since
+
+
+def stage_seconds() -> dict[str, float]:
+    """The seconds of the night's stages, as its progress saw them (none without one)."""
+    reporter = progress.installed()
+    if reporter is None:
+        return {}
+    return {name: round(seconds, 2) for name, seconds in reporter.stage_seconds().items()}
 
 
 def report_location(export: str | Path) -> str | None:
@@ -382,6 +390,7 @@ def summary_of(night: Night, outcome: Outcome, duration_s: float) -> RunSummary:
         stale_archive=stale_message(night, newest_file_at) if stale else None,
         warnings=outcome.warnings,
         duration_s=round(duration_s, 3),
+        stage_seconds=stage_seconds(),
         warehouse=str(night.warehouse),
         export=str(night.export),
         report=report_location(night.export),

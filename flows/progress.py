@@ -66,6 +66,8 @@ class NightProgress:
         self._say = say
         self._lock = threading.Lock()
         self._stage: Stage | None = None
+        # how long each stage took, the one under way so far
+        self._seconds: dict[str, float] = {}
         self._bars: Progress | None = None
         self._bar: TaskID | None = None
         self._stop = threading.Event()
@@ -119,6 +121,8 @@ class NightProgress:
         told."""
         with self._lock:
             stage, self._stage = self._stage, None
+            if stage is not None:
+                self._seconds[stage.name] = time.monotonic() - stage.started
         if stage is None:
             return
         if done:
@@ -127,6 +131,14 @@ class NightProgress:
             self._bars.update(self._bar, completed=stage.done / stage.scale)
         else:
             self._say(stage.line())
+
+    def stage_seconds(self) -> dict[str, float]:
+        """How long each stage took so far, in the order they ran."""
+        with self._lock:
+            taken = dict(self._seconds)
+            if self._stage is not None:
+                taken[self._stage.name] = time.monotonic() - self._stage.started
+        return taken
 
     @contextmanager
     def running(self) -> Iterator["NightProgress"]:

@@ -52,6 +52,8 @@ class RunSummary(BaseModel):
     report: str | None = None
     warnings: list[str] = []
     duration_s: float
+    # the night's stages and their seconds (the reading's include the merge)
+    stage_seconds: dict[str, float] = {}
     warehouse: str
     export: str
 
@@ -85,6 +87,14 @@ class RunSummary(BaseModel):
             lines.append(f"and {len(self.alerts) - ALERT_LINES:,} more alerts (the alerts table)")
         return lines
 
+    def _stages(self) -> list[str]:
+        if not self.stage_seconds:
+            return []
+        stages = ", ".join(
+            f"{name} {seconds:.1f} s" for name, seconds in self.stage_seconds.items()
+        )
+        return [f"stages: {stages}"]
+
     def _actions(self) -> list[str]:
         customers = self.rows.get("suppression_candidates", 0)
         stops = self.rows.get("stop_events", 0)
@@ -103,6 +113,7 @@ class RunSummary(BaseModel):
         as_of = f" (as of {self.as_of:%Y-%m-%d %H:%M:%S} UTC)" if self.as_of else ""
         lines = [
             f"run {self.run_id} {ended} in {self.duration_s:.1f} s",
+            *self._stages(),
             f"files read {self.files:,} ({self.bytes_read / 1e6:,.1f} MB), "
             f"unchanged {self.unchanged_files:,} (of which touched, same bytes: "
             f"{self.retouched_files:,}), gone from the archive {self.vanished_files:,}, "

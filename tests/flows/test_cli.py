@@ -4,6 +4,7 @@ row in the runs log, `status` and `--help`, and no process left behind by a run 
 SIGINT, SIGTERM or SIGKILL."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -145,6 +146,9 @@ def test_a_night_with_nothing_new_ends_in_seconds_and_status_tells_the_runs(
     first, _ = timed(command, environment)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "published in" in first.stdout and "newest complete day 2026-11-17" in first.stdout
+    # how long each stage took, in the order they ran
+    stages = r"^stages: reading [0-9.]+ s, build [0-9.]+ s, publish [0-9.]+ s$"
+    assert re.search(stages, first.stdout, re.MULTILINE), first.stdout
     again, took = timed(command, environment)
     assert again.returncode == 0, again.stderr
     assert "found nothing new" in again.stdout

@@ -58,6 +58,21 @@ def test_a_stage_that_stops_short_says_where_it_stopped() -> None:
     assert said[-1].startswith("reading: 30% (3 of 10 files")
 
 
+def test_each_stage_keeps_how_long_it_took_the_one_under_way_so_far() -> None:
+    reporter = NightProgress(lambda line: None)
+    reporter.start("reading", 10, "MB of JSON")
+    time.sleep(0.05)
+    reporter.start("build", 4, "steps")  # the reading ends here
+    time.sleep(0.02)
+    taken = reporter.stage_seconds()
+    assert list(taken) == ["reading", "build"]
+    assert 0.05 <= taken["reading"] < 1 and 0.02 <= taken["build"] < 1
+    time.sleep(0.02)
+    reporter.end()
+    assert reporter.stage_seconds()["reading"] == taken["reading"]
+    assert reporter.stage_seconds()["build"] >= taken["build"] + 0.02
+
+
 def test_the_reading_weighs_a_compressed_byte_as_the_json_it_holds() -> None:
     at = datetime(2026, 11, 24, tzinfo=UTC)
     plain = ArchiveFile(uri="/a/plain.jsonl", size=1000, modified_at=at)
