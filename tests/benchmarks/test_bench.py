@@ -134,10 +134,11 @@ def test_a_baselines_nights_over_a_small_archive(tmp_path: Path) -> None:
     assert figures["job_s"] > 0 and figures["incremental_1pct_s"] > 0
     assert figures["backfill_1pct_s"] > 0 and figures["peak_rss_mb"] > 0
     assert figures["nothing_new_found"] == 1.0
-    # the stages of the night beside the raw scan, within the job's time
+    # the stages of the night beside the raw scan, within the job's time (each printed to a
+    # tenth of a second)
     stages = [figures[f"{stage}_s"] for stage in ("reading", "build", "publish")]
     assert all(seconds > 0 for seconds in stages)
-    assert sum(stages) <= figures["job_s"]
+    assert sum(stages) <= figures["job_s"] + 0.05 * len(stages)
     assert figures["build_x_raw_scan"] == round(figures["build_s"] / archive.raw_scan_s, 1)
     # the added files were put into the archive for the incremental nights only
     assert sorted(path.name for path in archive.folder.iterdir()) == before
