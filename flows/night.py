@@ -27,7 +27,7 @@ from transforms.contract.tables import ARCHIVE_TABLES
 from transforms.ingest.accounting import FileReport
 from transforms.ingest.personal import PiiMode, key_id, required_key
 from transforms.publish.alerts import shown_alerts
-from transforms.publish.report import REPORT_PATH
+from transforms.publish.report import report_location
 from transforms.publish.swap import (
     WarehouseHeldError,
     published_rows,
@@ -171,22 +171,6 @@ def archive_freshness(night: Night, listing: Listing) -> tuple[datetime | None, 
     newest = max(times) if times else None
     since = (night.as_of or night.started_at) - timedelta(hours=night.tuning.stale_archive_hours)
     return newest, newest is None or newest < since
-
-
-def stage_seconds() -> dict[str, float]:
-    """The seconds of the night's stages, as its progress saw them (none without one)."""
-    reporter = progress.installed()
-    if reporter is None:
-        return {}
-    return {name: round(seconds, 2) for name, seconds in reporter.stage_seconds().items()}
-
-
-def report_location(export: str | Path) -> str | None:
-    """Where the report published with the export is (none before the first publish)."""
-    if isinstance(export, str):
-        return f"{export.rstrip('/')}/{REPORT_PATH}"
-    report = export / REPORT_PATH
-    return str(report) if report.is_file() else None
 
 
 def stale_message(night: Night, newest_file_at: datetime | None) -> str:
@@ -390,7 +374,7 @@ def summary_of(night: Night, outcome: Outcome, duration_s: float) -> RunSummary:
         stale_archive=stale_message(night, newest_file_at) if stale else None,
         warnings=outcome.warnings,
         duration_s=round(duration_s, 3),
-        stage_seconds=stage_seconds(),
+        stage_seconds=progress.stage_seconds(),
         warehouse=str(night.warehouse),
         export=str(night.export),
         report=report_location(night.export),

@@ -169,3 +169,12 @@ def install(progress: NightProgress | None) -> None:
 
 def installed() -> NightProgress | None:
     return _current
+
+
+def stage_seconds() -> dict[str, float]:
+    """The seconds of the night's stages, as the installed progress saw them (none without
+    one)."""
+    reporter = installed()
+    if reporter is None:
+        return {}
+    return {name: round(seconds, 2) for name, seconds in reporter.stage_seconds().items()}

@@ -9,6 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import jinja2
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -65,9 +66,10 @@ def report_frames(warehouse: Path, days: int) -> ReportFrames | None:
         since = date.fromordinal(newest.toordinal() - days + 1)
 
         def frame(name: str) -> pl.DataFrame:
-            query = sql_text(f"reports/report_{name}")
+            (query,) = duckdb.extract_statements(sql_text(f"reports/report_{name}"))
             # the newest days', or the warehouse's whole (the customers to stop writing to)
-            relation = connection.sql(query, params={"since": since} if "$since" in query else None)
+            wanted = {"since": since} if "since" in query.named_parameters else None
+            relation = connection.sql(query.query, params=wanted)
             rows: pl.DataFrame = relation.pl()
             return rows
 
@@ -328,6 +330,14 @@ def report_html(
         generated_at=generated_at,
         warehouse=label,
     )
+
+
+def report_location(export: str | Path) -> str | None:
+    """Where the report published with an export is (none before the first publish)."""
+    if isinstance(export, str):
+        return f"{export.rstrip('/')}/{REPORT_PATH}"
+    report = export / REPORT_PATH
+    return str(report) if report.is_file() else None
 
 
 def write_report(
