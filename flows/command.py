@@ -28,6 +28,7 @@ from flows.night import (
 from flows.progress import NightProgress, install
 from flows.settings import RunSettings, TaskRunnerKind
 from flows.summary import RunSummary
+from transforms.contract.pricing import PricingFiles
 
 # Prefect: nothing sent to the internet, time for a cold start, our modules' logs in the
 # flow's; on the command line, Prefect's own console lines are not the user's (our progress
@@ -59,6 +60,7 @@ def night_from(settings: RunSettings, started: datetime) -> Night:
         settings.pii_key_secret,
         settings.tuning,
         started,
+        pricing=PricingFiles.of(settings.rate_card, settings.markets),
     )
 
 
@@ -97,6 +99,8 @@ def _flow_night(
                     pii=night.pii,
                     pii_key_secret=night.pii_key_secret,
                     tuning=night.tuning,
+                    rate_card=night.pricing.rate_card,
+                    markets=night.pricing.markets,
                     run_id=night.run_id,
                 )
         finally:

@@ -32,6 +32,8 @@ def scheduled_nightly(
     pii: PiiMode = "keep",
     pii_key_secret: str | None = None,
     tuning: Tuning | None = None,
+    rate_card: Path | None = None,
+    markets: Path | None = None,
     retry_delay_seconds: float = RETRY_DELAY_SECONDS,
 ) -> RunSummary:
     """The nightly flow (see `flows.nightly.nightly`), tried again `RETRIES` times,
@@ -49,6 +51,8 @@ def scheduled_nightly(
                 pii,
                 pii_key_secret,
                 tuning or Tuning(),
+                rate_card=rate_card,
+                markets=markets,
             )
         except Exception as error:
             if attempt == RETRIES or not is_transient(error):

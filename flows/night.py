@@ -23,6 +23,7 @@ from flows.settings import Tuning
 from flows.summary import DayHeadline, RunSummary
 from transforms.build.session import BuildSettings
 from transforms.build.warehouse import build_fingerprint
+from transforms.contract.pricing import PricingFiles
 from transforms.contract.tables import ARCHIVE_TABLES
 from transforms.ingest.accounting import FileReport
 from transforms.ingest.personal import PiiMode, key_id, required_key
@@ -60,6 +61,7 @@ class Night(BaseModel):
     full_refresh: bool
     allow_unreadable: bool = False
     tuning: Tuning
+    pricing: PricingFiles
     run_id: str
     started_at: datetime
     paths: StatePaths
@@ -137,7 +139,7 @@ def newest_days(warehouse: Path, days: int = NEWEST_DAYS) -> list[DayHeadline]:
 
 def build_settings(night: Night) -> BuildSettings:
     return night.tuning.build(
-        night.started_at, night.as_of, night.run_id, night.run_folder / "scratch"
+        night.started_at, night.as_of, night.run_id, night.run_folder / "scratch", night.pricing
     )
 
 
@@ -253,6 +255,7 @@ def night_of(
     tuning: Tuning,
     started_at: datetime,
     run_id: str | None = None,
+    pricing: PricingFiles | None = None,
 ) -> Night:
     """A night's settings, checked (`UsageError` for a bad one), paths made absolute (a
     relative one is the working folder's: a deployment's worker runs in the project's); its
@@ -260,6 +263,7 @@ def night_of(
     warehouse = warehouse.absolute()
     export = export if is_s3(str(export)) else Path(export).absolute()
     source = source if "://" in source else str(Path(source).absolute())
+    pricing = pricing or PricingFiles()
     check_run(
         source=source,
         warehouse=warehouse,
@@ -269,6 +273,7 @@ def night_of(
         aws_credentials=aws_credentials,
         as_of=as_of,
         started=started_at,
+        pricing=pricing,
     )
     return Night(
         source=ArchiveSource(url=source, aws_credentials=aws_credentials, storage=tuning.storage()),
@@ -281,6 +286,7 @@ def night_of(
         full_refresh=full_refresh,
         allow_unreadable=allow_unreadable,
         tuning=tuning,
+        pricing=pricing,
         run_id=run_id or new_run_id(started_at),
         started_at=started_at,
         paths=StatePaths.of(warehouse),

@@ -56,6 +56,7 @@ from flows.summary import RunSummary
 from transforms.build.changes import Changes
 from transforms.build.session import BuildSettings
 from transforms.build.warehouse import build_warehouse
+from transforms.contract.pricing import PricingFiles
 from transforms.contract.tables import ARCHIVE_TABLES
 from transforms.ingest.accounting import FileReport
 from transforms.ingest.personal import PiiMode
@@ -303,6 +304,8 @@ def night_run(
     pii_key_secret: str | None,
     tuning: Tuning,
     run_id: str | None = None,
+    rate_card: Path | None = None,
+    markets: Path | None = None,
 ) -> RunSummary:
     """A night of a flow run, from its parameters (checked before anything starts)."""
     night = night_of(
@@ -318,6 +321,7 @@ def night_run(
         tuning,
         datetime.now(UTC),
         run_id,
+        PricingFiles.of(rate_card, markets),
     )
     with reporting():
         return run_night(night)
@@ -335,6 +339,8 @@ def nightly(
     pii: PiiMode = "keep",
     pii_key_secret: str | None = None,
     tuning: Tuning | None = None,
+    rate_card: Path | None = None,
+    markets: Path | None = None,
     run_id: str | None = None,
 ) -> RunSummary:
     """Read the new and changed files of the webhook archive at `source` (a folder or
@@ -344,7 +350,8 @@ def nightly(
     (default: the standard AWS settings). `pii` keeps, hashes or drops personal data,
     hashing with the key of the Prefect Secret block `pii_key_secret`, else
     `WA_ETL_PII_KEY`. Files that cannot be read stop the publish, unless `allow_unreadable`.
-    `run_id` names the run (by default a new id)."""
+    `rate_card` and `markets` replace the shipped pricing files. `run_id` names the run (by
+    default a new id)."""
     return night_run(
         source,
         warehouse,
@@ -357,4 +364,6 @@ def nightly(
         pii_key_secret,
         tuning or Tuning(),
         run_id,
+        rate_card,
+        markets,
     )

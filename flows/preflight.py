@@ -1,5 +1,6 @@
 """What a run checks before it starts anything (contract §7): the source, the warehouse's and
-the export's folders, the personal-data key, the storage credentials and the as-of time. A
+the export's folders, the personal-data key, the storage credentials, the as-of time and the
+files messages are priced with. A
 bad one is a `UsageError` (exit 2) that says what to do, in well under a second."""
 
 import os
@@ -10,6 +11,8 @@ import boto3
 from botocore.exceptions import BotoCoreError
 
 from flows.errors import UsageError
+from transforms.contract.pricing import PricingFiles, markets, rate_card
+from transforms.contract.seeds import SeedError
 from transforms.contract.wire import TimeWindow
 from transforms.ingest.personal import KEY_VARIABLE, PiiMode
 from transforms.source.storage import S3_SCHEME, is_s3
@@ -116,6 +119,18 @@ def checked_as_of(as_of: datetime | None, started: datetime) -> None:
         raise UsageError(f"--as-of must be a time {window.describe()}")
 
 
+def checked_pricing(pricing: PricingFiles) -> None:
+    """A rate card and a market map whose every row is one (the message names file and line)."""
+    for option, path, read in (
+        ("--rate-card", pricing.rate_card, rate_card),
+        ("--markets", pricing.markets, markets),
+    ):
+        try:
+            read(path)
+        except SeedError as error:
+            raise UsageError(f"{option}: {error}") from None
+
+
 def check_run(
     *,
     source: str,
@@ -126,6 +141,7 @@ def check_run(
     aws_credentials: str | None,
     as_of: datetime | None,
     started: datetime,
+    pricing: PricingFiles,
 ) -> None:
     """Every check of a run's settings, in the order an operator would fix them."""
     checked_source(source)
@@ -134,3 +150,4 @@ def check_run(
     checked_key(pii, pii_key_secret)
     checked_credentials([source, export], aws_credentials)
     checked_as_of(as_of, started)
+    checked_pricing(pricing)

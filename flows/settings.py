@@ -9,6 +9,7 @@ from pydantic import BaseModel, ByteSize, Field, TypeAdapter, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from transforms.build.session import BuildSettings
+from transforms.contract.pricing import PricingFiles
 from transforms.ingest.flatten import IngestOptions
 from transforms.ingest.personal import PiiMode
 from transforms.publish.alerts import AlertSettings
@@ -145,6 +146,7 @@ class Tuning(BaseModel):
         as_of: datetime | None = None,
         run_id: str = "",
         scratch_dir: Path | None = None,
+        pricing: PricingFiles | None = None,
     ) -> BuildSettings:
         """What the build needs of these settings, for a run that started at `run_started`."""
         return BuildSettings(
@@ -154,6 +156,7 @@ class Tuning(BaseModel):
             report_missing_hours=self.report_missing_hours,
             incident_gap_seconds=self.incident_gap_seconds,
             limits=self.limits,
+            pricing=pricing or PricingFiles(),
             run_id=run_id,
             scratch_dir=scratch_dir,
         )
@@ -225,6 +228,16 @@ class RunSettings(BaseSettings):
         None,
         description="Prefect Secret block holding the key of --pii hash; when not given, "
         "the WA_ETL_PII_KEY environment variable",
+    )
+    rate_card: Path | None = Field(
+        None,
+        description="Rates CSV (market,pricing_category,effective_from,rate_usd,source) "
+        "messages are priced with, instead of the shipped data/seeds/rate_card.csv",
+    )
+    markets: Path | None = Field(
+        None,
+        description="Country-to-market CSV (country,market,source), instead of the shipped "
+        "data/seeds/markets.csv",
     )
     tuning: Tuning = Tuning()
 

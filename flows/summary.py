@@ -1,6 +1,7 @@
 """What a nightly run read and wrote, as the command line prints it at the end."""
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from pydantic import BaseModel
 
@@ -22,6 +23,8 @@ class DayHeadline(BaseModel):
     delivery_rate: float | None
     failures: int
     incidents: int
+    # what the day's messages cost at list rates (contract §8), USD
+    cost: Decimal
     complete: bool
 
 
@@ -61,7 +64,8 @@ class RunSummary(BaseModel):
         rate = f"{day.delivery_rate:.1%}" if day.delivery_rate is not None else "-"
         return (
             f"{day.day}: {day.messages:,} messages, delivery rate {rate}, "
-            f"{day.failures:,} failed, {day.incidents:,} rate-limit incidents"
+            f"{day.failures:,} failed, {day.incidents:,} rate-limit incidents, "
+            f"cost ${day.cost:,.4f}"
         )
 
     def _days(self) -> str:

@@ -28,6 +28,8 @@ def status(
     sender: str = SENDER,
     recipient: str = RECIPIENT,
     errors: list[dict[str, Any]] | None = None,
+    pricing: dict[str, Any] | None = None,
+    conversation: str | None = None,
 ) -> dict[str, Any]:
     report: dict[str, Any] = {
         "id": wamid,
@@ -37,6 +39,10 @@ def status(
     }
     if errors:
         report["errors"] = errors
+    if pricing is not None:
+        report["pricing"] = pricing
+    if conversation is not None:
+        report["conversation"] = {"id": conversation, "origin": {"type": "utility"}}
     body: dict[str, Any] = {
         "object": "whatsapp_business_account",
         "entry": [

@@ -67,6 +67,7 @@ final as (
             message, contact, raw_message, raw_contact, is_accepted, event_hash, is_valid, line
         ),
         digits(coalesce(contact.wa_id, contact.input)) as recipient,
+        phone_country(digits(coalesce(contact.wa_id, contact.input))) as recipient_country,
         contact.user_id as recipient_user_id,
         contact.parent_user_id as parent_user_id,
         kept_payload(

@@ -169,3 +169,16 @@ create or replace macro resolved_event_time(payload_time, received_at, path_time
 create or replace macro no_event_time() as
     'no event time: the line has no timestamp and no envelope time, its path no date, and its '
     || 'file''s modification time is out of range';
+
+-- The country of a recipient's number (contract §8): `phonenumbers.region_code_for_number` of
+-- it. A number of usual length whose first three digits start a calling code of one country
+-- is of that country (`calling_code_regions`, transforms/ingest/countries.py); the library
+-- places the others (`library_country`, once per distinct number).
+create or replace macro phone_country(number) as
+    coalesce(
+        case
+            when length(number) between 8 and 17 and regexp_full_match(number, '[0-9]+')
+                then getvariable('calling_code_regions')[number[1:3]::integer + 1]
+        end,
+        library_country(number)
+    );

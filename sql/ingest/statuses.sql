@@ -69,6 +69,7 @@ flat as (
         digits(metadata.display_phone_number) as sender,
         metadata.phone_number_id as phone_number_id,
         digits(report.recipient_id) as recipient,
+        phone_country(digits(report.recipient_id)) as recipient_country,
         -- the contact at the status's position, else the last one
         coalesce(
             report.recipient_user_id, contacts[least(item_index, len(contacts))].user_id

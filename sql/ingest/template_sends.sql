@@ -35,6 +35,7 @@ flat as (
         valid_template(template) as is_valid,
         null::varchar as sender,
         digits(recipient_number) as recipient,
+        phone_country(digits(recipient_number)) as recipient_country,
         template.name as template,
         template.language.code as language,
         template.language.policy as language_policy,

@@ -1,13 +1,14 @@
 -- The newest message days at a glance, for the run summary: messages, delivery rate,
--- failures, and the rate-limit incidents that started that day; the newest complete day
--- first, then the days after it, still filling (a day is complete once a day has passed since
+-- failures, the list-rate cost, and the rate-limit incidents that started that day; the
+-- newest complete day first, then the days after it, still filling (a day is complete once a day has passed since
 -- its end at the warehouse's as-of time: its late statuses have come in).
 with days as (
     select
         day,
         sum(attempted)::bigint as messages,
         sum(delivered) / nullif(sum(sent), 0) as delivery_rate,
-        sum(failed)::bigint as failures
+        sum(failed)::bigint as failures,
+        sum(cost) as cost
     from delivery_daily
     group by day
 ),

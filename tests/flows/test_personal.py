@@ -28,7 +28,7 @@ from transforms.ingest.personal import PiiMode, keyed_digest
 
 AS_OF = datetime(2026, 11, 24, 2, tzinfo=UTC)
 KEY = "the sample's hashing key"
-METRICS = ("delivery_daily", "error_breakdown", "rate_limit_incidents")
+METRICS = ("delivery_daily", "error_breakdown", "rate_limit_incidents", "cost_daily")
 TEXT_COLUMNS = {
     "replies": [
         "text_body",
@@ -145,6 +145,11 @@ def test_hashing_leaves_no_number_or_text_and_every_metric_unchanged(
     for table in METRICS:
         query = f"select * from {table} order by all"
         assert rows(hash_db, query) == rows(keep_db, query), table
+    # the country was taken before the number was hashed: every message keeps its market
+    # and its cost
+    priced = "select key, recipient_country, market, cost from messages order by all"
+    assert rows(hash_db, priced) == rows(keep_db, priced)
+    assert {country for _, country, _, _ in rows(hash_db, priced)} == {"TR", None}
     assert hashed.rows == kept.rows
     replied = "select count(*) filter (where replied) from messages"
     assert rows(hash_db, replied) == rows(keep_db, replied) != [(0,)]

@@ -15,6 +15,7 @@ from transforms.build.graph import table_names
 from transforms.build.lifecycle import LIFECYCLE, build_message_lifecycle
 from transforms.contract.catalogue import error_catalogue
 from transforms.contract.columns import OnUpdate
+from transforms.contract.pricing import PricingFiles, markets, rate_card
 from transforms.contract.tables import TABLES
 from transforms.sql import Limits, connect, insert_rows, run_model, run_script, set_variables
 
@@ -23,8 +24,9 @@ MARTS = "build/marts/"
 
 class BuildSettings(BaseModel):
     """What the models need beyond the data: the run's start and as-of time (contract §4; by
-    default the newest event not after the start), the contract's windows and DuckDB's
-    limits. Their defaults are the night's (`flows.settings.Tuning`)."""
+    default the newest event not after the start), the contract's windows, the files messages
+    are priced with and DuckDB's limits. Their defaults are the night's
+    (`flows.settings.Tuning`)."""
 
     run_started: datetime
     as_of: datetime | None
@@ -32,6 +34,8 @@ class BuildSettings(BaseModel):
     report_missing_hours: int
     incident_gap_seconds: int
     limits: Limits
+    # the rate card and the market map the messages are priced with
+    pricing: PricingFiles
     run_id: str = ""
     # where the build writes its passing files (the system's temporary folder if None)
     scratch_dir: Path | None = None
@@ -106,6 +110,10 @@ def run_build_model(
         return
     if model == "build/marts/error_codes":
         connection.register("error_catalogue", error_catalogue().to_arrow())
+    if model == "build/marts/rate_card":
+        connection.register("rate_card_seed", rate_card(settings.pricing.rate_card).to_arrow())
+    if model == "build/marts/markets":
+        connection.register("markets_seed", markets(settings.pricing.markets).to_arrow())
     if table is not None:
         kept = f"inserted_{table}" if keep_inserted else None
         insert_rows(connection, model, table, parameters_of(model, settings), kept=kept)

@@ -160,7 +160,8 @@ def _affected(connection: duckdb.DuckDBPyConnection) -> int:
     return int(
         scalar(
             connection,
-            "select (select count(*) from affected_keys) + (select count(*) from affected_wamids)",
+            "select (select count(*) from affected_keys) + (select count(*) from affected_wamids)"
+            " + (select count(*) from affected_conversations)",
         )
     )
 

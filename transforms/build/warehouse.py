@@ -33,12 +33,13 @@ ANEW_STEPS = 3 + len(full_build_order())
 
 def build_fingerprint(settings: BuildSettings) -> str:
     """What a warehouse's tables depend on besides the state: the models, the catalogue, the
-    tables' columns, the windows and DuckDB's version. A warehouse built under another
-    fingerprint is built anew, never updated."""
+    rate card and market map, the tables' columns, the windows and DuckDB's version. A
+    warehouse built under another fingerprint is built anew, never updated."""
     digest = hashlib.sha256()
     for path in sorted(SQL_DIR.glob("build/**/*.sql")):
         digest.update(path.relative_to(SQL_DIR).as_posix().encode() + b"\0" + path.read_bytes())
     digest.update(ERROR_CODES.read_bytes())
+    digest.update(settings.pricing.digest().encode())
     for name, table in TABLES.items():
         digest.update(table_ddl(name, table).encode())
     windows = settings.model_dump(include={"reply_window_hours", "report_missing_hours"})

@@ -19,6 +19,10 @@ class Accepted(Provenance):
     recipient: str | None = personal_col(
         "Customer's WhatsApp id (contacts[].wa_id, else input), digits", "number"
     )
+    recipient_country: str | None = col(
+        "Country of the recipient's number (ISO 3166 alpha-2, `phonenumbers`), taken before "
+        "any masking"
+    )
     recipient_user_id: str | None = personal_col(
         "Customer's business-scoped user id (contacts[].user_id)", "number"
     )
@@ -39,6 +43,10 @@ class TemplateSends(Provenance):
     sender: str | None = col("Business phone number, digits only")
     recipient: str | None = personal_col(
         "Customer phone number the template was sent to (`to`), digits", "number"
+    )
+    recipient_country: str | None = col(
+        "Country of the recipient's number (ISO 3166 alpha-2, `phonenumbers`), taken before "
+        "any masking"
     )
     template: str = col("Template name (template.name)")
     language: str | None = col("Template language code (template.language.code)")
@@ -73,6 +81,10 @@ class Statuses(Provenance):
     sender: str | None = col("Business phone number, digits only")
     phone_number_id: str | None = col("Business phone number id (metadata.phone_number_id)")
     recipient: str | None = personal_col("Customer's WhatsApp id (recipient_id), digits", "number")
+    recipient_country: str | None = col(
+        "Country of the recipient's number (ISO 3166 alpha-2, `phonenumbers`), taken before "
+        "any masking"
+    )
     recipient_user_id: str | None = personal_col(
         "Customer's business-scoped user id (recipient_user_id)", "number"
     )

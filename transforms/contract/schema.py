@@ -9,6 +9,7 @@ both silently drop keys that first appear after their inference sample.
 
 from collections.abc import Iterator
 from datetime import date, datetime
+from decimal import Decimal
 from typing import get_args, get_origin
 
 import polars as pl
@@ -25,6 +26,8 @@ _SQL_TYPES: dict[type, str] = {
     bool: "BOOLEAN",
     datetime: "TIMESTAMPTZ",
     date: "DATE",
+    # money: USD to the millionth of a cent's hundredth, summed exactly
+    Decimal: "DECIMAL(18,6)",
 }
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "VARCHAR": pa.string(),
@@ -33,6 +36,7 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "BOOLEAN": pa.bool_(),
     "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
     "DATE": pa.date32(),
+    "DECIMAL(18,6)": pa.decimal128(18, 6),
 }
 _POLARS_TYPES: dict[str, pl.DataType] = {
     "VARCHAR": pl.String(),
@@ -41,6 +45,7 @@ _POLARS_TYPES: dict[str, pl.DataType] = {
     "BOOLEAN": pl.Boolean(),
     "TIMESTAMPTZ": pl.Datetime("us", "UTC"),
     "DATE": pl.Date(),
+    "DECIMAL(18,6)": pl.Decimal(18, 6),
 }
 
 

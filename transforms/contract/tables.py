@@ -4,6 +4,7 @@ the lines and files the runs read, the error catalogue, messages and the metrics
 """
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import field_validator
@@ -131,6 +132,28 @@ class Messages(Table):
     report_missing: bool = col(
         "Sent, neither delivered nor failed, and more than 24 hours between sent_at and as_of"
     )
+    recipient_country: str | None = col(
+        "Country of the recipient's number (ISO 3166 alpha-2, phonenumbers), taken before any "
+        "masking; NULL for a customer known only by user id"
+    )
+    market: str | None = col(
+        "Meta's pricing market of that country (markets.csv: unlisted countries are Other)"
+    )
+    pricing_model: str | None = col(
+        "pricing.pricing_model of the message's pricing (its first status with a pricing "
+        "object: by event time, then sent < delivered < read): PMP, CBP"
+    )
+    pricing_category: str | None = col("pricing.category of the same status")
+    conversation_id: str | None = col("conversation.id of the same status")
+    billable: bool = col(
+        "The pricing says the message is charged: pricing.billable true or pricing.type "
+        "regular (false without a pricing)"
+    )
+    cost: Decimal | None = col(
+        "List price in USD: PMP, the rate of (market, category) in force on the delivered day "
+        "of a billable delivered message; CBP, that rate once per conversation, on its first "
+        "delivered billable message; else 0. NULL when it is charged but no rate is known"
+    )
     day_column: ClassVar[str | None] = "message_day"
     on_update: ClassVar[OnUpdate] = "by_message"
 
@@ -158,6 +181,8 @@ class DeliveryDaily(Table):
         "Median of delivered_at - sent_at in seconds over the delivered messages (continuous)"
     )
     p95_delivery_s: float | None = col("95th percentile of the same (continuous)")
+    billable: int = col("Messages whose pricing says they are charged")
+    cost: Decimal = col("Sum of the messages' cost in USD (the ones with a known rate)")
     day_column: ClassVar[str | None] = "day"
     on_update: ClassVar[OnUpdate] = "by_day"
 
@@ -207,6 +232,62 @@ class RateLimitIncidents(Table):
         "start, end, duration and peak are then only as precise as that"
     )
     day_column: ClassVar[str | None] = "started_at"
+
+
+class RateCard(Table):
+    """Meta's list rates per delivered message (data/seeds/rate_card.csv, or --rate-card): a
+    rate is in force from its date until the next date of the same market and category."""
+
+    market: str = col("Meta's pricing market (a country, North America, Rest of ..., Other)")
+    pricing_category: str = col(
+        "pricing.category it prices: marketing, utility, authentication, "
+        "authentication_international, ..."
+    )
+    effective_from: date = col("First day (UTC) the rate is in force")
+    rate_usd: Decimal = col("USD per charged message (volume tiers not applied)")
+    source: str = col("Where the rate was read, and the date it states")
+    on_update: ClassVar[OnUpdate] = "kept"
+
+    @field_validator("rate_usd")
+    @classmethod
+    def _not_negative(cls, value: Decimal) -> Decimal:
+        if value < 0:
+            raise ValueError("a rate is not negative")
+        return value
+
+
+class Markets(Table):
+    """Meta's map from the recipient's country to its pricing market
+    (data/seeds/markets.csv, or --markets); a country not listed is in the market Other."""
+
+    country: str = col("ISO 3166 alpha-2 code, as phonenumbers names it")
+    market: str = col("Meta's pricing market of the country")
+    source: str = col("Where the mapping was read, and the date it states")
+    on_update: ClassVar[OnUpdate] = "kept"
+
+
+class CostDaily(Table):
+    """What the messages of a message day cost per sender, template, market and pricing
+    category, against what they achieved (contract: costs)."""
+
+    day: date = col("Message day: UTC date of the message's earliest event")
+    sender: str | None = col("Business phone number, digits; NULL when no event names it")
+    template: str | None = col("Template name; NULL for messages without a template send")
+    market: str | None = col("Pricing market of the recipient; NULL when the country is unknown")
+    pricing_category: str | None = col("pricing.category; NULL for messages without a pricing")
+    messages: int = col("Outbound messages")
+    billable: int = col("Messages whose pricing says they are charged")
+    delivered: int = col("Messages delivered (or read)")
+    read: int = col("Messages read")
+    replied: int = col("Messages a reply is attributed to")
+    unpriced: int = col("Charged messages without a known rate (their cost is NULL, not summed)")
+    cost: Decimal = col("Sum of the messages' cost in USD")
+    cost_per_delivered: float | None = col("cost / delivered; NULL when none was delivered")
+    cost_per_read: float | None = col("cost / read; NULL when none was read")
+    cost_per_reply: float | None = col("cost / replied; NULL when none was replied to")
+    cost_unread: Decimal = col("Cost of the billable messages never read")
+    day_column: ClassVar[str | None] = "day"
+    on_update: ClassVar[OnUpdate] = "by_day"
 
 
 class SuppressionCandidates(Table):
@@ -302,8 +383,11 @@ TABLES: dict[str, type[Table]] = {
     "quarantine": Quarantine,
     "ingest_files": IngestFiles,
     "error_codes": ErrorCodes,
+    "rate_card": RateCard,
+    "markets": Markets,
     "messages": Messages,
     "delivery_daily": DeliveryDaily,
+    "cost_daily": CostDaily,
     "error_breakdown": ErrorBreakdown,
     "rate_limit_incidents": RateLimitIncidents,
     "suppression_candidates": SuppressionCandidates,

@@ -33,6 +33,7 @@ from transforms.ingest.batch import (
     batches,
     raw_text,
 )
+from transforms.ingest.countries import add_country_lookup
 from transforms.ingest.fallback import read_batch
 from transforms.ingest.landing import LandingOutput, flush_landing, write_line_tables
 from transforms.ingest.memory import LOCK_NAME, with_every_tasks_memory, within_own_memory
@@ -64,6 +65,7 @@ def ingest_connection(
     and the run's time window."""
     # a batch's lines are numbered in the order DuckDB reads them
     connection = connect(limits=options.limits, ordered=True)
+    add_country_lookup(connection)
     run_script(connection, "ingest/macros")
     run_script(connection, "ingest/personal")
     for statement in reading_macros():

@@ -20,6 +20,7 @@ from transforms.contract.raw_tables import RAW_TABLES
 from transforms.contract.read_schema import line_raw_columns, line_read_columns
 from transforms.contract.wire import INSTANT_WIRE, UNIX_SECONDS_WIRE
 from transforms.ingest.batch import BatchInput
+from transforms.ingest.countries import library_version
 from transforms.ingest.pass_lines import PassLines
 from transforms.sql import (
     SQL_DIR,
@@ -77,8 +78,9 @@ def reading_macros() -> list[str]:
 @cache
 def reader_fingerprint() -> str:
     """What the landing rows depend on besides the archive: the reading's SQL, the columns the
-    passes read and the checks they make (both from the event models), and DuckDB's version."""
-    digest = hashlib.sha256(duckdb.__version__.encode())
+    passes read and the checks they make (both from the event models), DuckDB's version and
+    that of the library that places numbers in countries."""
+    digest = hashlib.sha256(duckdb.__version__.encode() + library_version().encode())
     for path in sorted(SQL_DIR.glob("ingest/*.sql")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     for name in PASSES:

@@ -5,6 +5,7 @@ charts are Plotly's, its script inline, so that the page opens with no network."
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ class ReportFrames:
     missing: pl.DataFrame
     actions: pl.DataFrame
     suppression: pl.DataFrame
+    costs: pl.DataFrame
 
 
 def report_frames(warehouse: Path, days: int) -> ReportFrames | None:
@@ -83,6 +85,7 @@ def report_frames(warehouse: Path, days: int) -> ReportFrames | None:
             missing=frame("missing"),
             actions=frame("actions"),
             suppression=frame("suppression"),
+            costs=frame("costs"),
         )
     finally:
         connection.close()
@@ -285,6 +288,11 @@ def _more(height: int) -> Markup:
     )
 
 
+def _usd(value: Decimal | float | None) -> str:
+    """Money as the table shows it: USD to the cent's hundredth, a dash for none."""
+    return "-" if value is None else f"${value:,.4f}"
+
+
 @cache
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
@@ -293,6 +301,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     environment.filters["count"] = _count
+    environment.filters["usd"] = _usd
     environment.globals["share"] = _share
     environment.globals["rows"] = TABLE_ROWS
     environment.globals["more"] = _more

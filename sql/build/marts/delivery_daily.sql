@@ -4,6 +4,7 @@
 -- `delivery_daily` (contract §5): per message day, sender and template, how many messages
 -- reached each outcome (contract §4), the rates between them and the time to deliver. A message
 -- whose sender or template is unknown counts under NULL (labels are the reports' business).
+-- `cost` sums the messages' known costs (contract §8; `cost_daily` counts the unpriced).
 with outcomes as (
     select
         message_day as day,
@@ -16,7 +17,9 @@ with outcomes as (
         failed_at is not null as is_failed,
         replied as is_replied,
         report_missing as is_report_missing,
-        epoch(delivered_at - sent_at) as delivery_s
+        epoch(delivered_at - sent_at) as delivery_s,
+        billable as is_billable,
+        cost
     from messages
     where is_rebuilt_day(message_day)
 ),
@@ -35,7 +38,9 @@ counts as (
         count(*) filter (is_replied) as replied,
         count(*) filter (is_report_missing) as report_missing,
         quantile_cont(delivery_s, 0.5) as p50_delivery_s,
-        quantile_cont(delivery_s, 0.95) as p95_delivery_s
+        quantile_cont(delivery_s, 0.95) as p95_delivery_s,
+        count(*) filter (is_billable) as billable,
+        coalesce(sum(cost), 0) as cost
     from outcomes
     group by day, sender, template
 ),

@@ -1,8 +1,14 @@
--- inputs: message_lifecycle, attributed_replies, variable as_of, variable report_missing_hours
+-- inputs: message_lifecycle, attributed_replies, markets, rate_card, variable as_of,
+-- inputs: variable report_missing_hours
 -- outputs: messages
 --
 -- contract §5 `messages`: one row per outbound message with its lifecycle and outcomes (contract §4).
 -- All of a message's outcomes count on its message day, however late they arrive.
+-- Its cost (contract §8): the recipient's country places it in a market (a country the map
+-- does not list is in `Other`); a billable delivered message is charged the rate of its
+-- market and category in force on its delivered day; under conversation pricing (CBP) only
+-- the conversation's first delivered billable message is charged. A charge without a known
+-- rate is NULL: unknown, not free.
 with lifecycle as (
     select * from message_lifecycle
 ),
@@ -15,23 +21,66 @@ reply_outcomes as (
     group by message_ref
 ),
 
+-- the message of each conversation that was delivered first (an update rebuilds every message
+-- of a conversation it touches: sql/build/update/06_grow.sql)
+conversation_openers as (
+    select message_ref
+    from lifecycle
+    where pricing_model = 'CBP'
+        and billable
+        and delivered_at is not null
+        and conversation_id is not null
+    qualify row_number() over (
+        partition by conversation_id order by delivered_at, message_ref
+    ) = 1
+),
+
+placed as (
+    select
+        lifecycle.*,
+        case
+            when lifecycle.recipient_country is not null
+                then coalesce(markets.market, 'Other')
+        end as market,
+        lifecycle.billable
+            and lifecycle.delivered_at is not null
+            and (
+                lifecycle.pricing_model is distinct from 'CBP'
+                or lifecycle.conversation_id is null
+                or lifecycle.message_ref in (select message_ref from conversation_openers)
+            ) as is_charged
+    from lifecycle
+    left join markets on markets.country = lifecycle.recipient_country
+),
+
+priced as (
+    select
+        placed.*,
+        case when placed.is_charged then rates.rate_usd else 0 end as cost
+    from placed
+    asof left join rate_card as rates
+        on rates.market = placed.market
+        and rates.pricing_category = placed.pricing_category
+        and placed.delivered_at::date >= rates.effective_from
+),
+
 final as (
     select
-        lifecycle.* exclude (message_ref, metadata_sender),
-        lifecycle.first_event_at::date as message_day,
+        priced.* exclude (message_ref, metadata_sender, is_charged),
+        priced.first_event_at::date as message_day,
         case
-            when lifecycle.read_at is not null then 'read'
-            when lifecycle.delivered_at is not null then 'delivered'
-            when lifecycle.failed_at is not null then 'failed'
-            when lifecycle.sent_at is not null then 'sent'
-            when lifecycle.accepted_at is not null then 'accepted'
+            when priced.read_at is not null then 'read'
+            when priced.delivered_at is not null then 'delivered'
+            when priced.failed_at is not null then 'failed'
+            when priced.sent_at is not null then 'sent'
+            when priced.accepted_at is not null then 'accepted'
             else 'attempted'
         end as final_status,
         reply_outcomes.message_ref is not null as replied,
         reply_outcomes.first_reply_at,
-        is_report_missing(lifecycle.sent_at, lifecycle.delivered_at, lifecycle.failed_at)
+        is_report_missing(priced.sent_at, priced.delivered_at, priced.failed_at)
             as report_missing
-    from lifecycle
+    from priced
     left join reply_outcomes using (message_ref)
 )
 

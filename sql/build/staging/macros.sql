@@ -1,7 +1,7 @@
 -- inputs: message_keys, message_senders, variable as_of, variable report_missing_hours,
 -- inputs: variable rebuild_days
--- outputs: later_copies, message_ref, is_message_status, is_report_missing, is_rebuilt_day,
--- outputs: resolved_sender, ref_hash, with_key, with_identity, with_identity_of_few
+-- outputs: later_copies, message_ref, is_message_status, status_rank, is_report_missing,
+-- outputs: is_rebuilt_day, resolved_sender, ref_hash, with_key, with_identity, with_identity_of_few
 --
 -- contract §3, duplicates: webhooks are delivered at least once and archives overlap. Landing rows
 -- with the same dedupe_key are one event; the copy with the earliest event time counts, then
@@ -41,6 +41,11 @@ create or replace temp macro message_ref(key, message_id) as
 -- is kept in `statuses` but makes no message and counts in no metric; contract §2).
 create or replace temp macro is_message_status(status_type) as
     status_type is null or status_type = 'message';
+
+-- Statuses of the same time in the order a message goes through them (contract §8: the
+-- pricing of the first), every other status after them.
+create or replace temp macro status_rank(status) as
+    case status when 'sent' then 0 when 'delivered' then 1 when 'read' then 2 else 3 end;
 
 -- contract §4 report_missing: sent, neither delivered nor failed, and longer than the window
 -- between sent_at and the run's as_of.

@@ -1,6 +1,7 @@
 -- inputs: new_keys, new_wamids, wa_etl_build.link_hashes, accepted, template_sends, statuses,
 -- inputs: errors
--- outputs: held_keys, held_wamids, links_of, found_links, affected_keys, affected_wamids
+-- outputs: held_keys, held_wamids, links_of, found_links, affected_keys, affected_wamids,
+-- outputs: affected_conversations
 --
 -- The messages built before that the new events touch: the keys and wamids of the warehouse's
 -- rows that share a key or a wamid with a new event (a row's key there is already resolved
@@ -39,3 +40,6 @@ select distinct key from found_links where key is not null;
 
 create or replace temp table affected_wamids as
 select distinct message_id from found_links where message_id is not null;
+
+-- the conversations (priced per conversation) the closure finds: `grow` adds them
+create or replace temp table affected_conversations (conversation_id varchar);

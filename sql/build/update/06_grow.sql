@@ -1,12 +1,14 @@
--- inputs: landing_hits, affected_keys, affected_wamids
--- outputs: affected_wamids, affected_keys
+-- inputs: landing_hits, affected_keys, affected_wamids, affected_conversations
+-- outputs: affected_wamids, affected_keys, affected_conversations
 --
 -- One step of the closure of the affected messages (with `hits`, run until it adds nothing):
 -- a key brings the wamids it is linked to, a wamid its keys, by the links the state's events
 -- make (contract §3), the new files' events among them. An event belongs to a message by its key,
 -- else by the key its wamid is linked to, so every row of an affected message is found by its
--- key or its wamid. Every link of an affected key or wamid is among the hits: when a step adds
--- nothing, the hits are every row the update rebuilds from.
+-- key or its wamid. A conversation priced per conversation brings the wamids of its statuses
+-- (one message's charge depends on the others'). Every link of an affected key, wamid or
+-- conversation is among the hits: when a step adds nothing, the hits are every row the update
+-- rebuilds from.
 insert into affected_wamids
 select distinct message_id from landing_hits
 where key in (select key from affected_keys)
@@ -18,3 +20,13 @@ select distinct key from landing_hits
 where message_id in (select message_id from affected_wamids)
     and key is not null
     and key not in (select key from affected_keys);
+
+insert into affected_conversations
+select distinct conversation_id from landing_hits
+where conversation_id is not null
+    and conversation_id not in (select conversation_id from affected_conversations);
+
+insert into affected_wamids
+select distinct message_id from landing_hits
+where conversation_id in (select conversation_id from affected_conversations)
+    and message_id not in (select message_id from affected_wamids);

@@ -1,5 +1,5 @@
 -- inputs: rejudged_replies, judged_messages, messages, changed_days
--- outputs: reattributed, messages, changed_days, delivery_daily, error_breakdown
+-- outputs: reattributed, messages, changed_days, delivery_daily, cost_daily, error_breakdown
 --
 -- The judged messages whose replied or first reply changed take the new values; then the
 -- metric days to count again: every day a message or an error changed on.
@@ -38,9 +38,13 @@ select distinct 'messages', message_day, true from reattributed;
 insert into changed_days
 select distinct 'delivery_daily', day, true from changed_days where table_name = 'messages';
 insert into changed_days
+select distinct 'cost_daily', day, true from changed_days where table_name = 'messages';
+insert into changed_days
 select distinct 'error_breakdown', day, true from changed_days where table_name = 'errors';
 
 delete from delivery_daily
 where day in (select day from changed_days where table_name = 'delivery_daily');
+delete from cost_daily
+where day in (select day from changed_days where table_name = 'cost_daily');
 delete from error_breakdown
 where day in (select day from changed_days where table_name = 'error_breakdown');

@@ -21,7 +21,7 @@ from transforms.sql import sql_text
 
 MACROS = "build/staging/macros"
 # what exists before any model runs: the attached state, the settings the build sets, and the
-# view of one part of the outbound events that `message_lifecycle` aggregates, the catalogue
+# view of one part of the outbound events that `message_lifecycle` aggregates, the seeds
 GIVEN = {
     "state.manifest",
     "state.quarantine",
@@ -34,6 +34,8 @@ GIVEN = {
     "variable rebuild_days",
     "lifecycle_bucket",
     "error_catalogue",
+    "rate_card_seed",
+    "markets_seed",
 }
 # what an update finds besides: the previous warehouse, and the views and tables Python makes
 # (the state's landing parts, and a rebuilt table's rows kept as `inserted_<table>`)

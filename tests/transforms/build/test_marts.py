@@ -4,6 +4,7 @@ of its direct inputs only, and compares the whole table it writes with hand-writ
 
 import hashlib
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -40,6 +41,11 @@ STAGING_COLUMNS: dict[str, dict[str, str]] = {
         "sender": "VARCHAR",
         "template": "VARCHAR",
         "language": "VARCHAR",
+        "recipient_country": "VARCHAR",
+        "pricing_model": "VARCHAR",
+        "pricing_category": "VARCHAR",
+        "conversation_id": "VARCHAR",
+        "billable": "BOOLEAN",
     },
     "attributed_replies": {
         "reply_id": "VARCHAR",
@@ -111,7 +117,7 @@ def run_mart(
 
 # the messages' columns delivery_daily reads
 OUTCOMES = "message_day sender template accepted_at sent_at delivered_at read_at failed_at replied report_missing"
-DAILY = "day sender template attempted accepted sent delivered read failed replied report_missing delivery_rate read_rate failure_rate reply_rate p50_delivery_s p95_delivery_s"
+DAILY = "day sender template attempted accepted sent delivered read failed replied report_missing delivery_rate read_rate failure_rate reply_rate p50_delivery_s p95_delivery_s billable cost"
 DAILY_ORDER = "day, sender nulls last, template nulls last"
 
 DAILY_MESSAGES = table(
@@ -138,6 +144,12 @@ DAILY_MESSAGES = table(
     # (NEXT_DAY, SENDER, promo): accepted, nothing sent
     (NEXT_DAY, SENDER, "promo", at("2026-11-18 09:00:00"), None, None, None, None, False, False),
 )  # fmt: skip
+# the three delivered promo messages are billable, priced 0.0109, 0.0109 and 0.02 (contract §8;
+# `messages` prices them); the others are not billable and cost nothing
+for message, cost in zip(DAILY_MESSAGES, ("0.0109", "0.0109", "0.02"), strict=False):
+    message.update(billable=True, cost=Decimal(cost))
+for message in DAILY_MESSAGES[3:]:
+    message.update(billable=False, cost=Decimal(0))
 
 
 def test_delivery_daily_counts_messages_and_divides_by_each_rates_denominator() -> None:
@@ -147,14 +159,15 @@ def test_delivery_daily_counts_messages_and_divides_by_each_rates_denominator() 
         DAILY,
         # 6 attempted, 4 accepted, 4 sent, 3 delivered, 1 read, 2 failed, 1 replied, 1 missing:
         # delivery 3/4, read 1/3, failure 2/6, reply 1/3; times to deliver 2, 4, 10 s: the
-        # median 4, the 95th percentile 4 + 0.9 * (10 - 4) = 9.4 (continuous)
-        (DAY, SENDER, "promo", 6, 4, 4, 3, 1, 2, 1, 1, 3 / 4, 1 / 3, 2 / 6, 1 / 3, 4.0, 9.4),
+        # median 4, the 95th percentile 4 + 0.9 * (10 - 4) = 9.4 (continuous); 3 billable,
+        # 0.0109 + 0.0109 + 0.02 = 0.0418 USD
+        (DAY, SENDER, "promo", 6, 4, 4, 3, 1, 2, 1, 1, 3 / 4, 1 / 3, 2 / 6, 1 / 3, 4.0, 9.4, 3, Decimal("0.0418")),
         # 1 sent, delivered and read, none replied: 1/1, 1/1, 0/1, 0/1; 10 s
-        (DAY, SENDER, None, 1, 1, 1, 1, 1, 0, 0, 0, 1.0, 1.0, 0.0, 0.0, 10.0, 10.0),
+        (DAY, SENDER, None, 1, 1, 1, 1, 1, 0, 0, 0, 1.0, 1.0, 0.0, 0.0, 10.0, 10.0, 0, Decimal(0)),
         # nothing delivered: read and reply rates NULL, delivery 0/1
-        (DAY, None, "promo", 1, 1, 1, 0, 0, 0, 0, 0, 0.0, None, 0.0, None, None, None),
+        (DAY, None, "promo", 1, 1, 1, 0, 0, 0, 0, 0, 0.0, None, 0.0, None, None, None, 0, Decimal(0)),
         # nothing sent: every rate but failure's NULL, failure 0/1
-        (NEXT_DAY, SENDER, "promo", 1, 1, 0, 0, 0, 0, 0, 0, None, None, 0.0, None, None, None),
+        (NEXT_DAY, SENDER, "promo", 1, 1, 0, 0, 0, 0, 0, 0, None, None, 0.0, None, None, None, 0, Decimal(0)),
     )  # fmt: skip
 
 
@@ -168,7 +181,7 @@ def test_delivery_daily_counts_only_the_rebuilt_days_on_an_update() -> None:
 
     assert got == table(
         DAILY,
-        (NEXT_DAY, SENDER, "promo", 1, 1, 0, 0, 0, 0, 0, 0, None, None, 0.0, None, None, None),
+        (NEXT_DAY, SENDER, "promo", 1, 1, 0, 0, 0, 0, 0, 0, None, None, 0.0, None, None, None, 0, Decimal(0)),
     )  # fmt: skip
 
 
@@ -322,6 +335,20 @@ def test_rate_limit_incidents_follow_the_gap_setting() -> None:
 
 LIFECYCLE = "message_ref key message_id sender metadata_sender template language recipient recipient_user_id first_event_at accepted_at sent_at delivered_at read_at failed_at first_error_code"
 MESSAGE = "key message_id sender template language recipient recipient_user_id message_day first_event_at accepted_at sent_at delivered_at read_at failed_at first_error_code final_status replied first_reply_at report_missing"
+NO_PRICING = {
+    "recipient_country": None,
+    "market": None,
+    "pricing_model": None,
+    "pricing_category": None,
+    "conversation_id": None,
+    "billable": False,
+    "cost": Decimal(0),
+}
+
+
+def with_no_pricing(header: str, *values: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """Rows of `messages` without a pricing or a country: not billable, cost 0."""
+    return [row | NO_PRICING for row in table(header, *values)]
 
 
 def test_messages_take_the_lifecycle_with_final_status_replies_and_report_missing() -> None:
@@ -357,12 +384,17 @@ def test_messages_take_the_lifecycle_with_final_status_replies_and_report_missin
 
     got = run_mart(
         "messages",
-        {"message_lifecycle": lifecycle, "attributed_replies": replies},
+        {
+            "message_lifecycle": [{**row, "billable": False} for row in lifecycle],
+            "attributed_replies": replies,
+            "markets": [],
+            "rate_card": [],
+        },
         "first_event_at, key",
         variables={"as_of": at("2026-11-18 12:00:00")},
     )
 
-    assert got == table(
+    assert got == with_no_pricing(
         MESSAGE,
         # replied (r3); delivered the next day, on its message day
         (None, "w8", OTHER_SENDER, None, None, "905551110008", None, date(2026, 11, 16), at("2026-11-16 23:59:59"), at("2026-11-16 23:59:59"), at("2026-11-16 23:59:59"), at("2026-11-17 00:00:04"), None, None, None, "delivered", True, at("2026-11-17 08:00:00"), False),
@@ -378,6 +410,108 @@ def test_messages_take_the_lifecycle_with_final_status_replies_and_report_missin
         ("k5", "w5", SENDER, "promo", "tr", "905551110005", None, DAY, at("2026-11-17 12:00:00"), at("2026-11-17 12:00:00"), at("2026-11-17 12:00:00"), None, None, None, None, "sent", False, None, False),
         ("k6", "w6", SENDER, "promo", "tr", "905551110006", None, DAY, at("2026-11-17 13:00:00"), at("2026-11-17 13:00:01"), None, None, None, None, None, "accepted", False, None, False),
         ("k7", None, None, "promo", "tr", "905551110007", None, DAY, at("2026-11-17 14:00:00"), None, None, None, None, None, None, "attempted", False, None, False),
+    )  # fmt: skip
+
+
+# --- costs: messages' prices, cost_daily -------------------------------------------------------
+
+PRICED_LIFECYCLE = "message_ref key message_id sender template recipient recipient_country first_event_at sent_at delivered_at read_at pricing_model pricing_category conversation_id billable"
+RATE = "market pricing_category effective_from rate_usd source"
+HAND_RATES = table(
+    RATE,
+    ("Turkey", "marketing", date(2026, 1, 1), Decimal("0.0109"), "hand"),
+    # a rate change between two days: from NEXT_DAY on
+    ("Turkey", "marketing", NEXT_DAY, Decimal("0.0200"), "hand"),
+    # not yet in force on any day here
+    ("Turkey", "marketing", date(2026, 12, 1), Decimal("0.5"), "hand"),
+    ("Turkey", "utility", date(2026, 1, 1), Decimal("0.0053"), "hand"),
+    ("India", "marketing", date(2026, 1, 1), Decimal("0.0118"), "hand"),
+)  # fmt: skip
+HAND_MARKETS = table("country market source", ("TR", "Turkey", "hand"), ("IN", "India", "hand"))
+TR1, TR2 = "905551110001", "905551110002"
+PRICED_MESSAGES = table(
+    PRICED_LIFECYCLE,
+    # per message (PMP), marketing in Turkey, delivered on DAY: 0.0109; read and replied
+    ("k1", "k1", "w1", SENDER, "promo", TR1, "TR", at("2026-11-17 10:00:00"), at("2026-11-17 10:00:01"), at("2026-11-17 10:00:02"), at("2026-11-17 10:01:00"), "PMP", "marketing", None, True),
+    # first seen on DAY, delivered on NEXT_DAY: the rate in force then, 0.0200
+    ("k2", "k2", "w2", SENDER, "promo", TR1, "TR", at("2026-11-17 23:59:50"), at("2026-11-17 23:59:55"), at("2026-11-18 00:00:05"), None, "PMP", "marketing", None, True),
+    # utility in an open service window (pricing.type free_customer_service): not billable, 0
+    ("k3", "k3", "w3", SENDER, "order", TR2, "TR", at("2026-11-17 10:00:00"), at("2026-11-17 10:00:01"), at("2026-11-17 10:00:02"), at("2026-11-17 10:00:30"), "PMP", "utility", None, False),
+    # billable but never delivered: 0
+    ("k4", "k4", "w4", SENDER, "promo", TR2, "TR", at("2026-11-17 10:00:00"), at("2026-11-17 10:00:01"), None, None, "PMP", "marketing", None, True),
+    # another market: India's marketing rate, 0.0118; never read
+    ("k5", "k5", "w5", SENDER, "promo", "919812345678", "IN", at("2026-11-17 10:00:00"), at("2026-11-17 10:00:01"), at("2026-11-17 10:00:02"), None, "PMP", "marketing", None, True),
+    # a country the map does not list is in Other, which the card has no rate for: unknown
+    ("k6", "k6", "w6", SENDER, "promo", "4915112345678", "DE", at("2026-11-17 10:00:00"), at("2026-11-17 10:00:01"), at("2026-11-17 10:00:02"), None, "PMP", "marketing", None, True),
+    # per conversation (CBP): two messages of c1, k8 delivered first carries its one charge
+    ("k7", "k7", "w7", SENDER, "order", TR2, "TR", at("2026-11-17 10:00:00"), at("2026-11-17 10:00:01"), at("2026-11-17 10:05:00"), None, "CBP", "utility", "c1", True),
+    ("k8", "k8", "w8", SENDER, "order", TR2, "TR", at("2026-11-17 10:00:00"), at("2026-11-17 10:00:01"), at("2026-11-17 10:00:02"), at("2026-11-17 10:01:00"), "CBP", "utility", "c1", True),
+    # a conversation whose only message was never delivered: nothing charged
+    ("k9", "k9", "w9", SENDER, "promo", TR1, "TR", at("2026-11-17 10:00:00"), at("2026-11-17 10:00:01"), None, None, "CBP", "marketing", "c2", True),
+    # a customer known only by user id: no country, no market, its charge unknown
+    ("k10", "k10", "w10", SENDER, "promo", None, None, at("2026-11-17 10:00:00"), at("2026-11-17 10:00:01"), at("2026-11-17 10:00:02"), None, "PMP", "marketing", None, True),
+    # a free entry point (pricing.type free_entry_point, billable false): 0
+    ("k11", "k11", "w11", SENDER, "promo", TR1, "TR", at("2026-11-17 10:00:00"), at("2026-11-17 10:00:01"), at("2026-11-17 10:00:02"), None, "PMP", "referral_conversion", None, False),
+)  # fmt: skip
+
+
+def priced_messages() -> list[dict[str, Any]]:
+    return run_mart(
+        "messages",
+        {
+            "message_lifecycle": PRICED_MESSAGES,
+            "attributed_replies": table(
+                "reply_id message_ref reply_at", ("r1", "k1", at("2026-11-17 10:30:00"))
+            ),
+            "markets": HAND_MARKETS,
+            "rate_card": HAND_RATES,
+        },
+        "key",
+        variables={"as_of": at("2026-11-18 12:00:00")},
+    )
+
+
+def test_messages_are_priced_by_model_market_category_and_delivered_day() -> None:
+    got = [
+        (row["key"], row["market"], row["billable"], row["cost"])
+        for row in sorted(priced_messages(), key=lambda row: int(row["key"][1:]))
+    ]
+
+    assert got == [
+        ("k1", "Turkey", True, Decimal("0.0109")),
+        ("k2", "Turkey", True, Decimal("0.0200")),
+        ("k3", "Turkey", False, Decimal(0)),
+        ("k4", "Turkey", True, Decimal(0)),
+        ("k5", "India", True, Decimal("0.0118")),
+        ("k6", "Other", True, None),
+        ("k7", "Turkey", True, Decimal(0)),
+        ("k8", "Turkey", True, Decimal("0.0053")),
+        ("k9", "Turkey", True, Decimal(0)),
+        ("k10", None, True, None),
+        ("k11", "Turkey", False, Decimal(0)),
+    ]
+
+
+COST = "day sender template market pricing_category messages billable delivered read replied unpriced cost cost_per_delivered cost_per_read cost_per_reply cost_unread"
+COST_ORDER = "day, template, market nulls last, pricing_category"
+
+
+def test_cost_daily_sets_what_was_spent_against_what_it_bought() -> None:
+    got = run_mart("cost_daily", {"messages": priced_messages()}, COST_ORDER)
+
+    assert got == table(
+        COST,
+        # India: k5, 0.0118 for one delivered message nobody read
+        (DAY, SENDER, "order", "Turkey", "utility", 3, 2, 3, 2, 0, 0, Decimal("0.0053"), 0.0053 / 3, 0.0053 / 2, None, Decimal(0)),
+        (DAY, SENDER, "promo", "India", "marketing", 1, 1, 1, 0, 0, 0, Decimal("0.0118"), 0.0118, None, None, Decimal("0.0118")),
+        # Other: k6 charged at no known rate: unpriced, nothing summed
+        (DAY, SENDER, "promo", "Other", "marketing", 1, 1, 1, 0, 0, 1, Decimal(0), 0.0, None, None, Decimal(0)),
+        # k1 (read, replied) 0.0109 + k2 0.0200 (its delivered day's rate) on their message day;
+        # k4 and k9 never delivered; unread: k2's 0.0200
+        (DAY, SENDER, "promo", "Turkey", "marketing", 4, 4, 2, 1, 1, 0, Decimal("0.0309"), 0.0309 / 2, 0.0309, 0.0309, Decimal("0.0200")),
+        (DAY, SENDER, "promo", "Turkey", "referral_conversion", 1, 0, 1, 0, 0, 0, Decimal(0), 0.0, None, None, Decimal(0)),
+        # k10: no market
+        (DAY, SENDER, "promo", None, "marketing", 1, 1, 1, 0, 0, 1, Decimal(0), 0.0, None, None, Decimal(0)),
     )  # fmt: skip
 
 

@@ -2,11 +2,13 @@
 the contract's §3 to §5 independently of the SQL models: every row must match exactly; and
 the event times of API errors and accepted events recomputed from the archive's own lines."""
 
+import csv
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import pytest
 from flows.settings import DEFAULT_SOURCE
 from tests.conftest import Warehouse, warehouse_of
 from tests.payloads import at
+from transforms.contract.pricing import MARKETS, RATE_CARD
 from transforms.source.discover import ArchiveFile, local_listing
 from transforms.source.read import local_blocks
 
@@ -57,23 +60,23 @@ def oracle_messages(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
         [
             {**row, "kind": "template_send", "message_id": None, "status": None, "code": None}
             for row in warehouse.rows(
-                "select key, recipient, sender, template, event_time, source_file, line_no from template_sends"
+                "select key, recipient, recipient_country, sender, template, event_time, source_file, line_no from template_sends"
             )
         ]
         + [
             {**row, "kind": "accepted", "status": None, "code": None}
             for row in warehouse.rows(
-                "select key, message_id, recipient, sender, event_time, source_file, line_no from accepted"
+                "select key, message_id, recipient, recipient_country, sender, event_time, source_file, line_no from accepted"
             )
         ]
         + [
             {**row, "kind": "status", "code": None}
             for row in warehouse.rows(
-                "select key, message_id, status, recipient, sender, event_time, source_file, line_no from statuses"
+                "select key, message_id, status, recipient, recipient_country, sender, event_time, source_file, line_no, billable, pricing_model, pricing_category, pricing_type, conversation_id from statuses where status_type is null or status_type = 'message'"
             )
         ]
         + [
-            {**row, "kind": row["source"], "recipient": None}
+            {**row, "kind": row["source"], "recipient": None, "recipient_country": None}
             for row in warehouse.rows(
                 "select source, key, message_id, status, code, sender, event_time, source_file, line_no from errors where source in ('api_error', 'status')"
             )
@@ -92,15 +95,36 @@ def oracle_messages(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
     for identity, message in messages.items():
         ordered = message.events
         recipients = [
-            event["recipient"]
+            (event["recipient"], event["recipient_country"])
             for event in ordered
             if event["recipient"] and event["kind"] != "template_send"
         ]
         recipients += [
-            event["recipient"]
+            (event["recipient"], event["recipient_country"])
             for event in ordered
             if event["recipient"] and event["kind"] == "template_send"
         ]
+        # contract §8: the first status with a pricing object, by time, then sent < delivered
+        # < read, then file and line
+        rank = {"sent": 0, "delivered": 1, "read": 2}
+        priced = sorted(
+            (
+                event
+                for event in ordered
+                if event["kind"] == "status"
+                and any(
+                    event.get(name) is not None
+                    for name in ("billable", "pricing_model", "pricing_category", "pricing_type")
+                )
+            ),
+            key=lambda event: (
+                event["event_time"],
+                rank.get(event["status"], 3),
+                event["source_file"],
+                event["line_no"],
+            ),
+        )
+        pricing = priced[0] if priced else None
         sent = message.first({"status"}, {"sent", "delivered", "read"})
         delivered = message.first({"status"}, {"delivered", "read"})
         failed = min(
@@ -119,7 +143,14 @@ def oracle_messages(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
             ),
             "sender": next((event["sender"] for event in ordered if event["sender"]), None),
             "template": templates.get(key) if key else None,
-            "recipient": recipients[0] if recipients else None,
+            "recipient": recipients[0][0] if recipients else None,
+            "recipient_country": recipients[0][1] if recipients else None,
+            "pricing_model": pricing["pricing_model"] if pricing else None,
+            "pricing_category": pricing["pricing_category"] if pricing else None,
+            "conversation_id": pricing["conversation_id"] if pricing else None,
+            "billable": bool(
+                pricing and (pricing["billable"] or pricing["pricing_type"] == "regular")
+            ),
             "first_event_at": ordered[0]["event_time"],
             "accepted_at": message.first({"accepted", "status"}),
             "sent_at": sent,
@@ -249,6 +280,8 @@ def test_delivery_daily_matches_the_oracle(sample: Warehouse) -> None:
             "reply_rate": ratio(replied, delivered),
             "p50_delivery_s": continuous_quantile(times, 0.5),
             "p95_delivery_s": continuous_quantile(times, 0.95),
+            "billable": sum(row["billable"] for row in rows),
+            "cost": sum((row["cost"] or 0 for row in rows), Decimal(0)),
         }
     actual = {
         (row.pop("day"), row.pop("sender"), row.pop("template")): row
@@ -257,6 +290,87 @@ def test_delivery_daily_matches_the_oracle(sample: Warehouse) -> None:
     assert actual.keys() == expected.keys()
     for group, row in expected.items():
         assert actual[group] == pytest.approx(row), group
+
+
+def oracle_costs(messages: dict[str, dict[str, Any]]) -> dict[str, tuple[str | None, Any]]:
+    """Each message's market and cost (contract §8), from the shipped rate card and market
+    map read with the csv module."""
+    with MARKETS.open(encoding="utf-8") as lines:
+        markets = {row["country"]: row["market"] for row in csv.DictReader(lines)}
+    rates: dict[tuple[str, str], list[tuple[date, Decimal]]] = defaultdict(list)
+    with RATE_CARD.open(encoding="utf-8") as lines:
+        for row in csv.DictReader(lines):
+            rates[(row["market"], row["pricing_category"])].append(
+                (date.fromisoformat(row["effective_from"]), Decimal(row["rate_usd"]))
+            )
+    openers = {}
+    for identity, message in sorted(messages.items()):
+        if (
+            message["pricing_model"] == "CBP"
+            and message["billable"]
+            and message["delivered_at"]
+            and message["conversation_id"]
+        ):
+            conversation = message["conversation_id"]
+            if (
+                conversation not in openers
+                or message["delivered_at"] < messages[openers[conversation]]["delivered_at"]
+            ):
+                openers[conversation] = identity
+    costs = {}
+    for identity, message in messages.items():
+        country = message["recipient_country"]
+        market = markets.get(country, "Other") if country else None
+        charged = (
+            message["billable"]
+            and message["delivered_at"] is not None
+            and (
+                message["pricing_model"] != "CBP"
+                or message["conversation_id"] is None
+                or openers.get(message["conversation_id"]) == identity
+            )
+        )
+        in_force = (
+            [
+                rate
+                for since, rate in sorted(rates.get((market, message["pricing_category"]), []))
+                if market and since <= message["delivered_at"].date()
+            ]
+            if charged
+            else []
+        )
+        costs[identity] = (market, (in_force[-1] if in_force else None) if charged else Decimal(0))
+    return costs
+
+
+def test_costs_match_the_oracle(sample: Warehouse) -> None:
+    messages = oracle_messages(sample)
+    expected = oracle_costs(messages)
+    actual = {
+        ref(row["key"], row["message_id"]): (row["market"], row["cost"])
+        for row in sample.rows("select key, message_id, market, cost from messages")
+    }
+    assert actual == expected
+    # the sample prices per conversation (one message each: tests/transforms/build/test_marts.py
+    # and test_update.py share conversations)
+    assert sum(1 for _, cost in expected.values() if cost) > 500
+    groups: dict[tuple[Any, ...], Decimal] = defaultdict(Decimal)
+    for row in sample.rows("select * from messages"):
+        group = (
+            row["message_day"],
+            row["sender"],
+            row["template"],
+            row["market"],
+            row["pricing_category"],
+        )
+        groups[group] += row["cost"] or 0
+    daily = {
+        (row["day"], row["sender"], row["template"], row["market"], row["pricing_category"]): row[
+            "cost"
+        ]
+        for row in sample.rows("select * from cost_daily")
+    }
+    assert daily == dict(groups)
 
 
 def test_error_breakdown_matches_the_oracle(sample: Warehouse) -> None:

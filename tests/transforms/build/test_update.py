@@ -6,6 +6,7 @@ import shutil
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -236,6 +237,67 @@ def test_late_links_replies_copies_and_the_moving_as_of_update_the_right_rows(
     assert built.changed_days["errors"] == [date(2026, 11, 18)]
     assert built.changed_days["error_breakdown"] == [date(2026, 11, 18)]
     assert built.changed_days["replies"] == [date(2026, 11, 17), date(2026, 11, 18)]
+
+
+CBP_UTILITY = {"billable": True, "pricing_model": "CBP", "category": "utility"}
+
+
+def test_a_conversation_charged_once_moves_its_charge_when_an_earlier_delivery_arrives(
+    tmp_path: Path,
+) -> None:
+    """Under conversation pricing only the conversation's first delivered message is charged
+    (contract §8): a late file with a message of the same conversation delivered earlier takes
+    the charge from a message no new event names, and an update must rebuild that one too."""
+    archive = tmp_path / "archive"
+
+    def message(key: str, wamid: str, delivered: str) -> list[dict[str, Any]]:
+        return [
+            envelope(template_send(key, "2026-11-17 09:00"), iso("2026-11-17 09:00")),
+            envelope(accepted(key, wamid), iso("2026-11-17 09:00:01")),
+            status(
+                wamid, "sent", "2026-11-17 09:00:05", key, pricing=CBP_UTILITY, conversation="C1"
+            ),
+            status(wamid, "delivered", delivered, key, pricing=CBP_UTILITY, conversation="C1"),
+        ]
+
+    archive_file(
+        archive,
+        SENDER_FILE.format("2026-11-17", "night-1"),
+        [
+            *message("whatsapp-x", "wamid.X", "2026-11-17 10:05"),
+            # a message priced per message: charged on its own, whatever else arrives
+            envelope(template_send("whatsapp-p", "2026-11-17 09:00"), iso("2026-11-17 09:00")),
+            status(
+                "wamid.P",
+                "delivered",
+                "2026-11-17 09:10",
+                "whatsapp-p",
+                pricing={
+                    "billable": True,
+                    "pricing_model": "PMP",
+                    "category": "marketing",
+                    "type": "regular",
+                },
+            ),
+        ],
+    )
+    nights_updated_and_built_anew(tmp_path, archive, 1)
+    archive_file(
+        archive,
+        SENDER_FILE.format("2026-11-18", "night-2"),
+        message("whatsapp-y", "wamid.Y", "2026-11-17 10:00"),
+    )
+    built, _ = nights_updated_and_built_anew(tmp_path, archive, 2)
+    assert built is not None
+    with duckdb.connect(str(tmp_path / "updated-2.duckdb"), read_only=True) as warehouse:
+        costs = dict(warehouse.execute("select key, cost::varchar from messages").fetchall())
+        daily = warehouse.execute(
+            "select pricing_category, billable, cost::varchar from cost_daily order by 1"
+        ).fetchall()
+    # the shipped card: Turkey's utility and marketing rates in force in November 2026
+    assert costs == {"whatsapp-x": "0.000000", "whatsapp-y": "0.005300", "whatsapp-p": "0.010900"}
+    assert daily == [("marketing", 1, "0.010900"), ("utility", 2, "0.005300")]
+    assert built.changed_days["cost_daily"] == [date(2026, 11, 17)]
 
 
 def test_a_key_only_a_dropped_copy_holds_brings_the_copy_that_counts(tmp_path: Path) -> None:

@@ -82,6 +82,8 @@ def test_accepted(warehouse: Warehouse) -> None:
         # no metadata of its own: the sender of the message's status event
         "sender": "15550100001",
         "recipient": "905551112233",
+        # the country of the number, as the library places it
+        "recipient_country": "TR",
         "recipient_user_id": None,
         "parent_user_id": None,
         # no time of its own and no envelope: its template send's, not its folder's
@@ -109,6 +111,7 @@ def test_status_sample(warehouse: Warehouse) -> None:
             "sender": "15550100001",
             "phone_number_id": "106540352242922",
             "recipient": "905551112233",
+            "recipient_country": "TR",
             "recipient_user_id": None,
             "parent_user_id": None,
             "recipient_type": None,
@@ -571,6 +574,7 @@ def test_template_sends(warehouse: Warehouse) -> None:
             "key": "whatsapp-accepted-1",
             "sender": "15550100001",
             "recipient": "905551112233",
+            "recipient_country": "TR",
             "template": "order_update",
             "language": "en_US",
             "language_policy": "deterministic",
@@ -904,6 +908,14 @@ def test_raw_tables_have_the_spec_columns(warehouse: Warehouse) -> None:
         "replied",
         "first_reply_at",
         "report_missing",
+        # contract §8, costs
+        "recipient_country",
+        "market",
+        "pricing_model",
+        "pricing_category",
+        "conversation_id",
+        "billable",
+        "cost",
     ]
 
 

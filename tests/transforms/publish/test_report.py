@@ -174,6 +174,17 @@ def test_the_report_renders_offline_with_the_warehouse_figures(
     assert stops > 0 and suppressed > 0
     assert page.locator("tr[data-row='stop']").count() == min(stops, TABLE_ROWS)
     assert page.locator("tr[data-row='suppression']").count() == min(suppressed, TABLE_ROWS)
+    # what it cost: one row per sender, template, market and category, the total of the days
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        groups, cost, unread = connection.execute(
+            "select count(distinct (sender, template, market, pricing_category)), sum(cost),"
+            " sum(cost_unread) from cost_daily where day >= $since",
+            {"since": frames.since},
+        ).fetchall()[0]
+    assert cost > 0
+    assert page.locator("tr[data-row='cost']").count() == min(groups, TABLE_ROWS)
+    assert figures["cost"] == f"${cost:,.4f}"
+    assert figures["cost-unread"] == f"${unread:,.4f}"
 
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(OUTPUT / f"report-{screen}.png"), full_page=True)
