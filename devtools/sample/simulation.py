@@ -2,6 +2,7 @@
 out of order, batched, twice, or not at all."""
 
 import base64
+import hashlib
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -19,6 +20,11 @@ from devtools.sample.catalogue import (
 )
 from devtools.sample.spec import SampleSpec
 from devtools.sample.writer import ArchiveWriter, SenderProfile
+
+# the customers' calling codes (Turkey most, then India, Brazil, Germany)
+CALLING_CODES = ("90", "90", "90", "90", "90", "90", "91", "55", "49", "90")
+# the sender whose account is still priced per conversation
+CONVERSATION_PRICED = "447700900002"
 
 
 @dataclass
@@ -39,9 +45,11 @@ class Simulation:
         self.writer = writer
         self.start = datetime.combine(spec.start, time(), tzinfo=UTC).timestamp()
         self.end = self.start + spec.days * DAY
+        # customers in a few markets, most of them in Turkey (one calling code, one country each)
         self.recipients = [
-            f"90{self.rng.randrange(5_000_000_000, 5_999_999_999)}"
-            for _ in range(max(50, spec.messages // 4))
+            f"{CALLING_CODES[index % len(CALLING_CODES)]}"
+            f"{self.rng.randrange(5_000_000_000, 5_999_999_999)}"
+            for index in range(max(50, spec.messages // 4))
         ]
         # a few bursts per sender and day in which sends hit the throughput limit
         self.pending: dict[str, list[tuple[float, dict[str, Any]]]] = {}
@@ -53,6 +61,32 @@ class Simulation:
         }
 
     # -- identities and payload pieces -------------------------------------------------
+    @staticmethod
+    def _pricing(message: Message, status: str, moment: float) -> dict[str, Any]:
+        """A delivery report's pricing as Meta writes it since July 2025 (per message); one
+        sender's account still priced per conversation (one a day per customer), as before."""
+        category = message.template[2] if message.template else "service"
+        if message.sender.number != CONVERSATION_PRICED:
+            return {
+                "pricing": {
+                    "billable": True,
+                    "pricing_model": "PMP",
+                    "type": "regular",
+                    "category": category,
+                }
+            }
+        opened = f"{message.sender.number}|{message.recipient}|{int(message.sent_at // DAY)}"
+        conversation: dict[str, Any] = {
+            "id": hashlib.md5(opened.encode()).hexdigest()[:32],
+            "origin": {"type": category},
+        }
+        if status == "sent":
+            conversation["expiration_timestamp"] = str(int(moment) + DAY)
+        return {
+            "conversation": conversation,
+            "pricing": {"billable": True, "pricing_model": "CBP", "category": category},
+        }
+
     def _id(self, prefix: str) -> str:
         return f"{prefix}{self.rng.getrandbits(96):024X}"
 
@@ -209,14 +243,7 @@ class Simulation:
         else:
             entry["timestamp"] = str(int(moment))
             if status in ("sent", "delivered", "read") and message.template:
-                category = message.template[2]
-                entry["conversation"] = {
-                    "id": f"CONV{message.wamid[-12:]}",
-                    "origin": {"type": category},
-                }
-                if status == "sent":
-                    entry["conversation"]["expiration_timestamp"] = str(int(moment) + DAY)
-                entry["pricing"] = {"billable": True, "pricing_model": "CBP", "category": category}
+                entry.update(self._pricing(message, status, moment))
             payload = self._change(profile, {"statuses": [entry]})
         if errors:
             entry["errors"] = errors

@@ -35,9 +35,17 @@ conversation_openers as (
     ) = 1
 ),
 
+-- a category matches whatever its case and hyphens: Meta writes authentication-international
+-- in webhooks, rate cards often authentication_international
+rates as (
+    select *, replace(lower(pricing_category), '-', '_') as category_key
+    from rate_card
+),
+
 placed as (
     select
         lifecycle.*,
+        replace(lower(lifecycle.pricing_category), '-', '_') as category_key,
         case
             when lifecycle.recipient_country is not null
                 then coalesce(markets.market, 'Other')
@@ -58,15 +66,15 @@ priced as (
         placed.*,
         case when placed.is_charged then rates.rate_usd else 0 end as cost
     from placed
-    asof left join rate_card as rates
+    asof left join rates
         on rates.market = placed.market
-        and rates.pricing_category = placed.pricing_category
+        and rates.category_key = placed.category_key
         and placed.delivered_at::date >= rates.effective_from
 ),
 
 final as (
     select
-        priced.* exclude (message_ref, metadata_sender, is_charged),
+        priced.* exclude (message_ref, metadata_sender, is_charged, category_key),
         priced.first_event_at::date as message_day,
         case
             when priced.read_at is not null then 'read'

@@ -426,6 +426,7 @@ HAND_RATES = table(
     ("Turkey", "marketing", date(2026, 12, 1), Decimal("0.5"), "hand"),
     ("Turkey", "utility", date(2026, 1, 1), Decimal("0.0053"), "hand"),
     ("India", "marketing", date(2026, 1, 1), Decimal("0.0118"), "hand"),
+    ("India", "authentication_international", date(2026, 1, 1), Decimal("0.0280"), "hand"),
 )  # fmt: skip
 HAND_MARKETS = table("country market source", ("TR", "Turkey", "hand"), ("IN", "India", "hand"))
 TR1, TR2 = "905551110001", "905551110002"
@@ -452,6 +453,8 @@ PRICED_MESSAGES = table(
     ("k10", "k10", "w10", SENDER, "promo", None, None, at("2026-11-17 10:00:00"), at("2026-11-17 10:00:01"), at("2026-11-17 10:00:02"), None, "PMP", "marketing", None, True),
     # a free entry point (pricing.type free_entry_point, billable false): 0
     ("k11", "k11", "w11", SENDER, "promo", TR1, "TR", at("2026-11-17 10:00:00"), at("2026-11-17 10:00:01"), at("2026-11-17 10:00:02"), None, "PMP", "referral_conversion", None, False),
+    # Meta's webhooks write authentication-international; the card's underscore matches it
+    ("k12", "k12", "w12", SENDER, "otp", "919812345678", "IN", at("2026-11-17 10:00:00"), at("2026-11-17 10:00:01"), at("2026-11-17 10:00:02"), at("2026-11-17 10:00:09"), "PMP", "authentication-international", None, True),
 )  # fmt: skip
 
 
@@ -489,6 +492,7 @@ def test_messages_are_priced_by_model_market_category_and_delivered_day() -> Non
         ("k9", "Turkey", True, Decimal(0)),
         ("k10", None, True, None),
         ("k11", "Turkey", False, Decimal(0)),
+        ("k12", "India", True, Decimal("0.0280")),
     ]
 
 
@@ -503,6 +507,8 @@ def test_cost_daily_sets_what_was_spent_against_what_it_bought() -> None:
         COST,
         # India: k5, 0.0118 for one delivered message nobody read
         (DAY, SENDER, "order", "Turkey", "utility", 3, 2, 3, 2, 0, 0, Decimal("0.0053"), 0.0053 / 3, 0.0053 / 2, None, Decimal(0)),
+        # read: nothing unread
+        (DAY, SENDER, "otp", "India", "authentication-international", 1, 1, 1, 1, 0, 0, Decimal("0.0280"), 0.028, 0.028, None, Decimal(0)),
         (DAY, SENDER, "promo", "India", "marketing", 1, 1, 1, 0, 0, 0, Decimal("0.0118"), 0.0118, None, None, Decimal("0.0118")),
         # Other: k6 charged at no known rate: unpriced, nothing summed
         (DAY, SENDER, "promo", "Other", "marketing", 1, 1, 1, 0, 0, 1, Decimal(0), 0.0, None, None, Decimal(0)),
