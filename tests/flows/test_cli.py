@@ -58,6 +58,9 @@ def timed(
         (["run", "--warehouse", "/nowhere/w.duckdb"], "warehouse's folder /nowhere does not exist"),
         (["sample", "--out", "/tmp/x", "--messages", "0"], "--messages: Input should be greater"),
         (["run", "--as-of", "1969-12-31T00:00:00Z"], "--as-of must be a time between 2009-01-01"),
+        (["run", "--rate-card", "/nowhere.csv"], "--rate-card: nowhere.csv: No such file"),
+        # the market map is no rate card: its columns are named
+        (["run", "--rate-card", "data/seeds/markets.csv"], 'extra names: ["country"]'),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2_at_once(

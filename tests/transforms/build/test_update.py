@@ -19,6 +19,7 @@ from tests.conftest import archive_file, fixture_line, ingest_options
 from tests.payloads import accepted, api_error, envelope, iso, reply, status, template_send
 from transforms.build.changes import Changes
 from transforms.build.warehouse import build_warehouse
+from transforms.contract.pricing import PricingFiles
 from transforms.contract.tables import TABLES
 from transforms.ingest.flatten import ingest_files
 from transforms.source.discover import local_listing
@@ -240,6 +241,12 @@ def test_late_links_replies_copies_and_the_moving_as_of_update_the_right_rows(
 
 
 CBP_UTILITY = {"billable": True, "pricing_model": "CBP", "category": "utility"}
+PMP_MARKETING = {
+    "billable": True,
+    "pricing_model": "PMP",
+    "category": "marketing",
+    "type": "regular",
+}
 
 
 def test_a_conversation_charged_once_moves_its_charge_when_an_earlier_delivery_arrives(
@@ -390,23 +397,44 @@ def test_a_message_an_update_built_is_found_by_the_next_update(tmp_path: Path) -
     assert len(rows["statuses"]) == 2
 
 
-def a_second_night_of_one_message(work: Path) -> tuple[Path, Path, datetime]:
+def a_second_night_of_one_message(
+    work: Path, pricing: dict[str, Any] | None = None
+) -> tuple[Path, Path, datetime]:
     """A message sent on the first night and read on the second, whose file the state holds:
     the state, the first night's warehouse and when the second night started."""
     archive = work / "archive"
     archive_file(
         archive,
         SENDER_FILE.format("2026-11-17", "one"),
-        [status("wamid.A", "sent", "2026-11-17 09:00:05", "whatsapp-a")],
+        [status("wamid.A", "sent", "2026-11-17 09:00:05", "whatsapp-a", pricing=pricing)],
     )
     nights_updated_and_built_anew(work, archive, 1)
     archive_file(
         archive,
         SENDER_FILE.format("2026-11-17", "two"),
-        [status("wamid.A", "read", "2026-11-17 09:10", "whatsapp-a")],
+        [status("wamid.A", "read", "2026-11-17 09:10", "whatsapp-a", pricing=pricing)],
     )
     started = read_night(work, archive, 2)
     return work / "state.duckdb", work / "updated-1.duckdb", started
+
+
+def test_a_warehouse_priced_with_another_rate_card_is_built_anew_at_its_rates(
+    tmp_path: Path,
+) -> None:
+    state, previous, started = a_second_night_of_one_message(tmp_path, pricing=PMP_MARKETING)
+    card = tmp_path / "card.csv"
+    card.write_text(
+        "market,pricing_category,effective_from,rate_usd,source\n"
+        "Turkey,marketing,2026-11-01,0.5,our invoice\n"
+        "Turkey,marketing,2026-11-18,9,a later rate\n"
+    )
+    ours = Tuning().build(started, pricing=PricingFiles.of(card, None))
+    assert build_warehouse(tmp_path / "ours.duckdb", state, ours, previous) is None
+    with duckdb.connect(str(tmp_path / "ours.duckdb"), read_only=True) as warehouse:
+        assert warehouse.execute("select key, cost::varchar from messages").fetchall() == [
+            ("whatsapp-a", "0.500000")
+        ]
+        assert warehouse.execute("select count(*) from rate_card").fetchall() == [(2,)]
 
 
 def test_a_warehouse_built_by_another_version_or_from_files_read_again_is_built_anew(
