@@ -5,7 +5,8 @@
 -- the rows an update put back, `inserted_<table>`, in an update)
 --
 -- The hashes of every tracking key and wamid the warehouse's rows of events hold (`accepted`,
--- `template_sends`, `statuses`, `errors`): what `build/update/04_found` probes first, so that a
+-- `template_sends`, `statuses`, `errors`), and of every conversation priced per conversation
+-- its statuses name: what `build/update/04_found` and `06_grow` probe first, so that a
 -- night whose keys and wamids are all new reads no text column of the warehouse (9 million
 -- texts on a 4 GB night). A full build hashes its tables; an update adds the hashes of the
 -- rows it put back (the temp tables `inserted_<table>`), by variable `link_rows_prefix`. Rows
@@ -29,6 +30,11 @@ with links as (
     from query_table(getvariable('link_rows_prefix') || 'template_sends') where key is not null
     union all
     from hashes_of(getvariable('link_rows_prefix') || 'statuses')
+    union all
+    -- and of the conversations priced per conversation, which `grow` follows
+    select hash(conversation_id)
+    from query_table(getvariable('link_rows_prefix') || 'statuses')
+    where pricing_model = 'CBP' and conversation_id is not null
     union all
     from hashes_of(getvariable('link_rows_prefix') || 'errors')
 ),

@@ -3,6 +3,7 @@ resolution, event time and message day; and the lifecycle in `messages`."""
 
 import os
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -403,6 +404,14 @@ def test_outcomes_count_on_the_message_day_however_late(tmp_path: Path, build: A
         "replied": False,
         "first_reply_at": None,
         "report_missing": False,
+        # a Turkish number; its statuses carry no pricing: not billable, nothing charged
+        "recipient_country": "TR",
+        "market": "Turkey",
+        "pricing_model": None,
+        "pricing_category": None,
+        "conversation_id": None,
+        "billable": False,
+        "cost": Decimal(0),
     }
 
 
