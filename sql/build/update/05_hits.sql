@@ -1,17 +1,15 @@
 -- inputs: new_rows_accepted, new_rows_template_sends, new_rows_statuses, new_rows_errors,
 -- inputs: new_files, landing_rows_accepted, landing_rows_template_sends, landing_rows_statuses,
--- inputs: landing_rows_errors, landing_rows_replies, affected_keys, affected_wamids, new_replies,
--- inputs: affected_conversations
+-- inputs: landing_rows_errors, landing_rows_replies, affected_keys, affected_wamids, new_replies
 -- outputs: landing_hits_of, landing_hits
 --
 -- Where the landing rows the update rebuilds from are (their part and row number), found by
 -- keys and wamids alone (a scan of one column, not of whole rows): every row of the new files;
 -- every copy of every event whose key or wamid the closure holds (`found`, then `grow`); the
 -- template sends without a key and the errors with neither, which belong to no message and
--- are always rebuilt; every reply read again; and every status of a conversation priced per
--- conversation that an affected message is in (its charge falls on the conversation's first
--- delivered message, contract §8). `grow` reads the links between keys and
--- wamids off these rows; `landing` then reads whole only the rows found here. The lookups are
+-- are always rebuilt; and every reply read again. A status priced per conversation names its
+-- conversation, which `grow` follows (its charge falls on the conversation's first delivered
+-- message, contract §8). `grow` reads the links between keys and wamids off these rows; `landing` then reads whole only the rows found here. The lookups are
 -- semi joins, which DuckDB skips while the closure is empty.
 create or replace temp macro landing_hits_of(rows_view, new_rows_view) as table
     select part_file, part_row, key, message_id from query_table(new_rows_view)
@@ -52,9 +50,6 @@ statuses as (
         union
         select part_file, part_row, key, message_id, conversation_id, pricing_model
         from landing_rows_statuses semi join affected_wamids using (message_id)
-        union
-        select part_file, part_row, key, message_id, conversation_id, pricing_model
-        from landing_rows_statuses semi join affected_conversations using (conversation_id)
     )
 ),
 

@@ -1,5 +1,5 @@
 -- inputs: landing_hits, affected_keys, affected_wamids, affected_conversations,
--- inputs: wa_etl_build.link_hashes
+-- inputs: wa_etl_build.link_hashes, statuses
 -- outputs: affected_wamids, affected_keys, affected_conversations
 --
 -- One step of the closure of the affected messages (with `hits`, run until it adds nothing):
@@ -30,7 +30,9 @@ semi join wa_etl_build.link_hashes on hash(landing_hits.conversation_id) = link_
 where conversation_id is not null
     and conversation_id not in (select conversation_id from affected_conversations);
 
+-- the conversation's other messages are the warehouse's (a new one is among the new files')
 insert into affected_wamids
-select distinct message_id from landing_hits
-where conversation_id in (select conversation_id from affected_conversations)
+select distinct message_id from statuses
+semi join affected_conversations using (conversation_id)
+where pricing_model = 'CBP'
     and message_id not in (select message_id from affected_wamids);
