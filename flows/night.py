@@ -1,8 +1,7 @@
 """A night's settings and what can be done about it without Prefect: the checks, the
 listing and the plan, whether it has anything to do, the runs log, and what the warehouse
 holds. The command line decides "nothing new" here, before a temporary Prefect server would
-start; the flow (flows.nightly) does the rest.
-"""
+start; the flow (flows.nightly) does the rest."""
 
 import shutil
 import uuid
@@ -255,15 +254,14 @@ def night_of(
     tuning: Tuning,
     started_at: datetime,
     run_id: str | None = None,
-    pricing: PricingFiles | None = None,
+    *,
+    pricing: PricingFiles,
 ) -> Night:
-    """A night's settings, checked (`UsageError` for a bad one), paths made absolute (a
-    relative one is the working folder's: a deployment's worker runs in the project's); its
-    run's id, or a new one."""
+    """A night's settings, checked (`UsageError` for a bad one), paths made absolute (from
+    the working folder: a deployment's worker runs in the project's); its run's id, or one."""
     warehouse = warehouse.absolute()
     export = export if is_s3(str(export)) else Path(export).absolute()
     source = source if "://" in source else str(Path(source).absolute())
-    pricing = pricing or PricingFiles()
     check_run(
         source=source,
         warehouse=warehouse,

@@ -321,7 +321,7 @@ def night_run(
         tuning,
         datetime.now(UTC),
         run_id,
-        PricingFiles.of(rate_card, markets),
+        pricing=PricingFiles.of(rate_card, markets),
     )
     with reporting():
         return run_night(night)

@@ -40,8 +40,16 @@ class PricingFiles(BaseModel):
 
 def rate_card(path: Path) -> pl.DataFrame:
     """The rates, one per market, category and first day in force (read each time: a
-    long-lived worker sees the file as it is now)."""
-    return seed_rows(path, RateCard, ("market", "pricing_category", "effective_from"))
+    long-lived worker sees the file as it is now). A category is written as the webhooks
+    write most: lower case, `_` for `-` (`authentication-international` is
+    `authentication_international`), and matched in that form."""
+    category = pl.col("pricing_category").str.to_lowercase().str.replace_all("-", "_")
+    return seed_rows(
+        path,
+        RateCard,
+        ("market", "pricing_category", "effective_from"),
+        {"pricing_category": category},
+    )
 
 
 def markets(path: Path) -> pl.DataFrame:

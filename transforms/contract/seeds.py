@@ -17,8 +17,14 @@ class SeedError(ValueError):
     """A data file is not what its table holds."""
 
 
-def seed_rows(path: Path, table: type[Table], unique: tuple[str, ...]) -> pl.DataFrame:
-    """The file's rows, each a valid row of `table`, no two alike on the columns `unique`."""
+def seed_rows(
+    path: Path,
+    table: type[Table],
+    unique: tuple[str, ...],
+    normal: dict[str, pl.Expr] | None = None,
+) -> pl.DataFrame:
+    """The file's rows, each a valid row of `table`, with the columns of `normal` in their
+    normal form, no two alike on the columns `unique`."""
     try:
         frame = pl.read_csv(path, schema=polars_schema(table_columns(table)), null_values=[""])
     except (OSError, pl.exceptions.PolarsError) as error:
@@ -32,6 +38,7 @@ def seed_rows(path: Path, table: type[Table], unique: tuple[str, ...]) -> pl.Dat
                 f"{'.'.join(map(str, fault['loc']))}: {fault['msg']}" for fault in error.errors()
             )
             raise SeedError(f"{path.name}, line {line}: {faults}") from None
+    frame = frame.with_columns(**(normal or {}))
     repeated = frame.filter(pl.struct(unique).is_duplicated()).select(unique).unique()
     if repeated.height:
         listed = ", ".join(

@@ -257,8 +257,7 @@ class RateCard(Table):
 
 
 class Markets(Table):
-    """Meta's map from the recipient's country to its pricing market
-    (data/seeds/markets.csv, or --markets); a country not listed is in the market Other."""
+    """Meta's map of countries to pricing markets (data/seeds/markets.csv, or --markets)."""
 
     country: str = col("ISO 3166 alpha-2 code, as phonenumbers names it")
     market: str = col("Meta's pricing market of the country")
@@ -267,8 +266,7 @@ class Markets(Table):
 
 
 class CostDaily(Table):
-    """What the messages of a message day cost per sender, template, market and pricing
-    category, against what they achieved (contract: costs)."""
+    """What a message day's messages cost, per sender, template, market and category."""
 
     day: date = col("Message day: UTC date of the message's earliest event")
     sender: str | None = col("Business phone number, digits; NULL when no event names it")

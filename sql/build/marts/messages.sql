@@ -9,7 +9,10 @@
 -- market and category in force on its delivered day; under conversation pricing (CBP) only
 -- the conversation's first delivered billable message is charged. A charge without a known
 -- rate is NULL: unknown, not free.
-with lifecycle as (
+
+-- read twice, never materialised: an insert from a materialised CTE leaves its rows for the
+-- checkpoint to compress, instead of writing them as it goes
+with lifecycle as not materialized (
     select * from message_lifecycle
 ),
 
@@ -21,30 +24,34 @@ reply_outcomes as (
     group by message_ref
 ),
 
--- the message of each conversation that was delivered first (an update rebuilds every message
--- of a conversation it touches: sql/build/update/06_grow.sql)
+-- the message of each conversation that was delivered first, ties by message (an update
+-- rebuilds every message of a conversation it touches: sql/build/update/06_grow.sql)
 conversation_openers as (
-    select message_ref
+    select min({'delivered_at': delivered_at, 'message_ref': message_ref}).message_ref
+        as message_ref
     from lifecycle
     where pricing_model = 'CBP'
         and billable
         and delivered_at is not null
         and conversation_id is not null
-    qualify row_number() over (
-        partition by conversation_id order by delivered_at, message_ref
-    ) = 1
+    group by conversation_id
 ),
 
--- a category matches whatever its case and hyphens: Meta writes authentication-international
--- in webhooks, rate cards often authentication_international
+-- a rate holds until the next one of its market and category
 rates as (
-    select *, replace(lower(pricing_category), '-', '_') as category_key
+    select
+        *,
+        lead(effective_from, 1, date '9999-12-31') over (
+            partition by market, pricing_category order by effective_from
+        ) as effective_until
     from rate_card
 ),
 
 placed as (
     select
         lifecycle.*,
+        -- the card's categories are lower case with `_` for `-` (transforms/contract/pricing.py):
+        -- Meta writes authentication-international in webhooks
         replace(lower(lifecycle.pricing_category), '-', '_') as category_key,
         case
             when lifecycle.recipient_country is not null
@@ -55,10 +62,11 @@ placed as (
             and (
                 lifecycle.pricing_model is distinct from 'CBP'
                 or lifecycle.conversation_id is null
-                or lifecycle.message_ref in (select message_ref from conversation_openers)
+                or openers.message_ref is not null
             ) as is_charged
     from lifecycle
     left join markets on markets.country = lifecycle.recipient_country
+    left join conversation_openers as openers using (message_ref)
 ),
 
 priced as (
@@ -66,10 +74,11 @@ priced as (
         placed.*,
         case when placed.is_charged then rates.rate_usd else 0 end as cost
     from placed
-    asof left join rates
+    left join rates
         on rates.market = placed.market
-        and rates.category_key = placed.category_key
+        and rates.pricing_category = placed.category_key
         and placed.delivered_at::date >= rates.effective_from
+        and placed.delivered_at::date < rates.effective_until
 ),
 
 final as (

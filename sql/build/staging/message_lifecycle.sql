@@ -23,10 +23,10 @@ lifecycle as (
         arg_min(message_id, event_order) filter (message_id is not null) as message_id,
         -- a WhatsApp id (accepted, status) before the number the template was sent to, with
         -- its country (taken before masking: under pii=drop the country alone is left)
-        arg_min(
-            {'number': recipient, 'country': recipient_country},
-            event_order + ((kind = 'template_send')::hugeint << 120)
-        ) filter (coalesce(recipient, recipient_country) is not null) as recipient_of,
+        arg_min(recipient, event_order + ((kind = 'template_send')::hugeint << 120))
+            filter (recipient is not null) as recipient,
+        arg_min(recipient_country, event_order + ((kind = 'template_send')::hugeint << 120))
+            filter (coalesce(recipient, recipient_country) is not null) as recipient_country,
         arg_min(recipient_user_id, event_order) filter (recipient_user_id is not null)
             as recipient_user_id,
         arg_min(sender, event_order) filter (sender is not null) as metadata_sender,
@@ -53,9 +53,7 @@ lifecycle as (
 
 final as (
     select
-        lifecycle.* exclude (other_sender, sent_template, recipient_of, pricing),
-        lifecycle.recipient_of.number as recipient,
-        lifecycle.recipient_of.country as recipient_country,
+        lifecycle.* exclude (other_sender, sent_template, pricing),
         resolved_sender(null, lifecycle.metadata_sender, lifecycle.other_sender, null) as sender,
         lifecycle.sent_template.template,
         lifecycle.sent_template.language,

@@ -76,3 +76,16 @@ def test_the_files_digest_names_their_contents(tmp_path: Path) -> None:
     assert before != PricingFiles().digest()
     card.write_text(HEADER + "Turkey,marketing,2026-01-01,0.02,a\n")
     assert ours.digest() != before
+
+
+def test_a_category_is_kept_in_its_normal_form_and_listed_once(tmp_path: Path) -> None:
+    card = tmp_path / "card.csv"
+    card.write_text(HEADER + "India,Authentication-International,2026-01-01,0.028,a\n")
+    assert rate_card(card)["pricing_category"].to_list() == ["authentication_international"]
+    card.write_text(
+        HEADER
+        + "India,authentication-international,2026-01-01,0.028,a\n"
+        + "India,authentication_international,2026-01-01,0.03,b\n"
+    )
+    with pytest.raises(SeedError, match="India/authentication_international/2026-01-01"):
+        rate_card(card)
